@@ -1,0 +1,12 @@
+//! Process plumbing shared by the three binaries: logging, shutdown signals,
+//! accept loops that survive errors, and socket options.
+
+mod accept;
+mod logging;
+mod signals;
+mod sockopt;
+
+pub use accept::accept_with_backoff;
+pub use logging::{init_logging, LogFormat};
+pub use signals::cancel_on_shutdown_signal;
+pub use sockopt::{bind_listener, tune_stream, BindError};

@@ -1,0 +1,70 @@
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// Read buffer per connection. Matches the largest TLS record payload, so one
+/// read takes whatever the proxy decrypted from one record.
+const BUFFER_SIZE: usize = 16 * 1024;
+
+/// Echoes one connection and logs its start and its end.
+pub(crate) async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    let local_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
+    let span = tracing::info_span!("conn", client.addr = %peer, local.port = local_port);
+
+    async move {
+        mixer_runtime::tune_stream(&stream);
+        tracing::info!("connection opened");
+        let started = Instant::now();
+        let mut counts = EchoCounts::default();
+
+        let outcome = tokio::select! {
+            result = echo(stream, &mut counts) => match result {
+                Ok(()) => "peer closed".to_string(),
+                Err(err) => format!("error: {err}"),
+            },
+            _ = shutdown.cancelled() => "mixer shutting down".to_string(),
+        };
+
+        tracing::info!(
+            bytes.received = counts.received,
+            bytes.sent = counts.sent,
+            duration_ms = started.elapsed().as_millis() as u64,
+            outcome,
+            "connection closed"
+        );
+    }
+    .instrument(span)
+    .await
+}
+
+#[derive(Debug, Default)]
+struct EchoCounts {
+    received: u64,
+    sent: u64,
+}
+
+/// Copies the stream onto itself until the peer's FIN, then closes the write
+/// side.
+async fn echo(mut stream: TcpStream, counts: &mut EchoCounts) -> io::Result<()> {
+    let (mut reader, mut writer) = stream.split();
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    loop {
+        let n = reader.read(&mut buffer).await?;
+        if n == 0 {
+            writer.shutdown().await?;
+            return Ok(());
+        }
+        counts.received += n as u64;
+        writer.write_all(&buffer[..n]).await?;
+        counts.sent += n as u64;
+    }
+}

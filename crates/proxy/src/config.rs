@@ -1,0 +1,83 @@
+//! The validated proxy configuration, built from command-line arguments.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use mixer_tls::ServerTlsFiles;
+
+use crate::cli::Args;
+use crate::route::{Route, RouteParseError};
+
+/// Everything the proxy needs to run, checked for consistency.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Listener and upstream pairs; listen addresses are unique.
+    pub routes: Vec<Route>,
+    /// Certificate, key, client CA and CRL files.
+    pub tls_files: ServerTlsFiles,
+    /// Time a client gets to complete the handshake.
+    pub handshake_timeout: Duration,
+    /// Time allowed to connect to an upstream.
+    pub connect_timeout: Duration,
+    /// Time open connections get to finish after a shutdown signal.
+    pub drain_timeout: Duration,
+}
+
+/// A command line that does not form a valid configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A route did not parse.
+    #[error(transparent)]
+    Route(#[from] RouteParseError),
+    /// Two routes listen on one address.
+    #[error("listen address {0} appears in more than one route; give each route its own port")]
+    DuplicateListen(std::net::SocketAddr),
+    /// No route at all.
+    #[error("no route given; pass --route LISTEN=UPSTREAM at least once")]
+    NoRoutes,
+    /// A timeout of zero would fail every connection.
+    #[error("--{flag} must be greater than zero")]
+    ZeroTimeout { flag: &'static str },
+}
+
+impl ProxyConfig {
+    /// Validates parsed arguments.
+    pub fn from_args(args: &Args) -> Result<Self, ConfigError> {
+        let routes = args
+            .routes
+            .iter()
+            .map(|text| text.parse::<Route>())
+            .collect::<Result<Vec<_>, _>>()?;
+        if routes.is_empty() {
+            return Err(ConfigError::NoRoutes);
+        }
+        let mut seen = HashSet::new();
+        for route in &routes {
+            if !seen.insert(route.listen) {
+                return Err(ConfigError::DuplicateListen(route.listen));
+            }
+        }
+
+        for (flag, value) in [
+            ("handshake-timeout", args.handshake_timeout),
+            ("connect-timeout", args.connect_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::ZeroTimeout { flag });
+            }
+        }
+
+        Ok(Self {
+            routes,
+            tls_files: ServerTlsFiles {
+                cert: args.cert.clone(),
+                key: args.key.clone(),
+                client_ca: args.client_ca.clone(),
+                crls: Vec::new(),
+            },
+            handshake_timeout: args.handshake_timeout,
+            connect_timeout: args.connect_timeout,
+            drain_timeout: args.drain_timeout,
+        })
+    }
+}

@@ -1,0 +1,79 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mixer_runtime::LogFormat;
+
+/// Mutual-TLS client of the mixer. By default it sends a message on each
+/// port every few seconds through the proxy, checks that the same bytes come
+/// back, and logs the round-trip time.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(version)]
+pub struct Args {
+    /// Proxy address as HOST:PORT; repeat the flag for several ports.
+    /// Replaces the defaults when given.
+    #[arg(
+        long = "connect",
+        value_name = "HOST:PORT",
+        env = "SERVICE_CONNECT",
+        value_delimiter = ',',
+        default_values = ["proxy:9000", "proxy:9001", "proxy:18510"]
+    )]
+    pub connect: Vec<String>,
+
+    /// Name the proxy's certificate must carry [default: the host part of
+    /// each --connect address].
+    #[arg(long, value_name = "NAME", env = "SERVICE_SERVER_NAME")]
+    pub server_name: Option<String>,
+
+    /// The service's certificate chain, leaf first (PEM or DER).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SERVICE_CERT",
+        default_value = "certs/service.crt"
+    )]
+    pub cert: PathBuf,
+
+    /// The private key of the service's certificate (PKCS#1, PKCS#8 or
+    /// SEC1; PEM or DER; unencrypted).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SERVICE_KEY",
+        default_value = "certs/service.key"
+    )]
+    pub key: PathBuf,
+
+    /// CA certificates the proxy's certificate must chain to.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SERVICE_CA",
+        default_value = "certs/ca.crt"
+    )]
+    pub ca: PathBuf,
+
+    /// Pause between rounds, such as 2s or 500ms.
+    #[arg(long, value_name = "DURATION", env = "SERVICE_INTERVAL",
+          default_value = "3s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+
+    /// Stop after N rounds and exit 0 only if every round trip succeeded
+    /// [default: run until SIGTERM or SIGINT].
+    #[arg(long, value_name = "N", env = "SERVICE_COUNT")]
+    pub count: Option<u64>,
+
+    /// Time one connect, handshake or round trip may take, such as 5s.
+    #[arg(long, value_name = "DURATION", env = "SERVICE_TIMEOUT",
+          default_value = "5s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Size of each message in bytes.
+    #[arg(long, value_name = "BYTES", env = "SERVICE_MESSAGE_SIZE", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
+    pub message_size: u32,
+
+    /// Log line format.
+    #[arg(long, value_enum, env = "SERVICE_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
