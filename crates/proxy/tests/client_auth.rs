@@ -4,7 +4,6 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use mixer_tls::rustls::{AlertDescription, CertificateError, ClientConfig, Error as TlsError};
 use testkit::{
@@ -159,52 +158,41 @@ async fn client_rejects_proxy_cert_from_other_ca() {
     assert_eq!(upstream.connections(), 0, "the proxy connected upstream");
 }
 
-/// Waits until the captured log contains `needle`, for at most `limit`.
-async fn wait_for_log(logs: &testkit::CapturedLogs, needle: &str, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        let text = logs.text();
-        if text.contains(needle) || Instant::now() >= deadline {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test]
 async fn rejected_client_is_logged_with_identity_and_reason() {
     let logs = capture_logs();
     let certs = CertSet::new();
-    let (proxy, _upstream) = counted_proxy(&certs).await;
+    let (proxy, upstream) = counted_proxy(&certs).await;
 
     expect_rejection(proxy.addr, client_config(&certs.foreign_client())).await;
-    let text = wait_for_log(&logs, "handshake rejected", IO_TIMEOUT).await;
+    // The route's upstream address tells this test's lines from the others.
+    let upstream_addr = format!("={}", upstream.addr);
+    let line = logs
+        .wait_for_line(&[&upstream_addr, "handshake rejected"], IO_TIMEOUT)
+        .await;
 
-    let line = text
-        .lines()
-        .find(|line| line.contains("handshake rejected"))
-        .unwrap_or_else(|| panic!("no rejection logged:\n{text}"));
+    assert!(line.contains("WARN"), "{line}");
     assert!(line.contains("CN=foreign"), "{line}");
     assert!(line.contains("unknown_ca"), "{line}");
-    assert!(line.contains("WARN"), "{line}");
 }
 
 #[tokio::test]
 async fn client_without_certificate_is_logged_with_reason() {
     let logs = capture_logs();
     let certs = CertSet::new();
-    let (proxy, _upstream) = counted_proxy(&certs).await;
+    let (proxy, upstream) = counted_proxy(&certs).await;
 
     expect_rejection(
         proxy.addr,
         client_config_without_certificate(&certs.ca_cert),
     )
     .await;
-    let text = wait_for_log(&logs, "handshake rejected", IO_TIMEOUT).await;
+    // The route's upstream address tells this test's lines from the others.
+    let upstream_addr = format!("={}", upstream.addr);
+    let line = logs
+        .wait_for_line(&[&upstream_addr, "handshake rejected"], IO_TIMEOUT)
+        .await;
 
-    let line = text
-        .lines()
-        .find(|line| line.contains("handshake rejected"))
-        .unwrap_or_else(|| panic!("no rejection logged:\n{text}"));
+    assert!(line.contains("WARN"), "{line}");
     assert!(line.contains("no_client_cert"), "{line}");
 }
