@@ -4,14 +4,16 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mixer_tls::rustls::{AlertDescription, CertificateError, ClientConfig, Error as TlsError};
 use testkit::{
     capture_logs, client_config, client_config_without_certificate, connect, connect_as,
-    expect_rejection, start_counting_echo, start_proxy, start_stack, CertSet, CountingEcho,
-    Running, IO_TIMEOUT,
+    expect_rejection, proxy_config, start_counting_echo, start_proxy, start_proxy_with,
+    start_stack, CertSet, CountingEcho, Running, IO_TIMEOUT,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// Starts a proxy in front of an upstream that counts what reaches it.
 async fn counted_proxy(certs: &CertSet) -> (Running, CountingEcho) {
@@ -159,13 +161,77 @@ async fn client_rejects_proxy_cert_from_other_ca() {
 }
 
 #[tokio::test]
+async fn proxy_keeps_serving_after_rejections() {
+    let certs = CertSet::new();
+    let (proxy, upstream) = counted_proxy(&certs).await;
+    for _ in 0..3 {
+        expect_rejection(proxy.addr, client_config(&certs.foreign_client())).await;
+    }
+
+    let mut stream = connect(proxy.addr, client_config(&certs.client_files()))
+        .await
+        .expect("handshake after the rejections");
+    stream.write_all(b"still here").await.unwrap();
+    let mut echo = [0u8; 10];
+    tokio::time::timeout(IO_TIMEOUT, stream.read_exact(&mut echo))
+        .await
+        .expect("echo within the timeout")
+        .unwrap();
+
+    assert_eq!(&echo, b"still here");
+    assert_eq!(upstream.connections(), 1);
+}
+
+#[tokio::test]
+async fn plain_tcp_client_is_rejected() {
+    let certs = CertSet::new();
+    let (proxy, upstream) = counted_proxy(&certs).await;
+    let mut socket = TcpStream::connect(proxy.addr).await.unwrap();
+
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nHost: mixer\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(IO_TIMEOUT, socket.read_to_end(&mut reply))
+        .await
+        .expect("the proxy closes within the timeout");
+
+    // The proxy replies with at most a TLS alert record (type 21) and then
+    // closes. A reset instead of a FIN counts as a close too.
+    if read.is_ok() && !reply.is_empty() {
+        assert_eq!(reply[0], 21, "not a TLS alert: {reply:?}");
+    }
+    assert_eq!(upstream.connections(), 0, "the proxy connected upstream");
+}
+
+#[tokio::test]
+async fn silent_client_is_dropped_after_handshake_timeout() {
+    let certs = CertSet::new();
+    let upstream = start_counting_echo().await;
+    let mut config = proxy_config(certs.server_files(), upstream.addr);
+    config.handshake_timeout = Duration::from_millis(200);
+    let proxy = start_proxy_with(config).await;
+    let mut socket = TcpStream::connect(proxy.addr).await.unwrap();
+
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(IO_TIMEOUT, socket.read_to_end(&mut reply))
+        .await
+        .expect("the proxy closes a silent client within the timeout");
+
+    assert!(read.is_ok(), "{read:?}");
+    assert!(reply.is_empty(), "unexpected bytes: {reply:?}");
+    assert_eq!(upstream.connections(), 0, "the proxy connected upstream");
+}
+
+#[tokio::test]
 async fn rejected_client_is_logged_with_identity_and_reason() {
     let logs = capture_logs();
     let certs = CertSet::new();
     let (proxy, upstream) = counted_proxy(&certs).await;
 
     expect_rejection(proxy.addr, client_config(&certs.foreign_client())).await;
-    // The route's upstream address tells this test's lines from the others.
+    // Only this test's lines contain the address of its own upstream.
     let upstream_addr = format!("={}", upstream.addr);
     let line = logs
         .wait_for_line(&[&upstream_addr, "handshake rejected"], IO_TIMEOUT)
@@ -187,7 +253,7 @@ async fn client_without_certificate_is_logged_with_reason() {
         client_config_without_certificate(&certs.ca_cert),
     )
     .await;
-    // The route's upstream address tells this test's lines from the others.
+    // Only this test's lines contain the address of its own upstream.
     let upstream_addr = format!("={}", upstream.addr);
     let line = logs
         .wait_for_line(&[&upstream_addr, "handshake rejected"], IO_TIMEOUT)

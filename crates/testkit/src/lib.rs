@@ -20,8 +20,8 @@ pub use client::{
 pub use logs::{capture_logs, CapturedLogs};
 pub use process::{openssl, run_with_timeout};
 pub use servers::{
-    proxy_config, start_counting_echo, start_mixer, start_proxy, start_stack, CountingEcho,
-    Running, Stack,
+    proxy_config, start_counting_echo, start_mixer, start_proxy, start_proxy_with, start_stack,
+    CountingEcho, Running, Stack,
 };
 
 pub use certgen;

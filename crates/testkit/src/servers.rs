@@ -63,8 +63,12 @@ pub fn proxy_config(files: ServerTlsFiles, upstream: SocketAddr) -> ProxyConfig 
 
 /// Starts a proxy with `files` in front of `upstream`.
 pub async fn start_proxy(files: ServerTlsFiles, upstream: SocketAddr) -> Running {
-    let proxy = Proxy::bind(proxy_config(files, upstream))
-        .unwrap_or_else(|err| panic!("cannot start the proxy: {err:#}"));
+    start_proxy_with(proxy_config(files, upstream)).await
+}
+
+/// Starts a proxy with `config` and returns the address of its first route.
+pub async fn start_proxy_with(config: ProxyConfig) -> Running {
+    let proxy = Proxy::bind(config).unwrap_or_else(|err| panic!("cannot start the proxy: {err:#}"));
     let addr = proxy.local_addrs()[0];
     let token = CancellationToken::new();
     tokio::spawn(proxy.run(token.clone()));
