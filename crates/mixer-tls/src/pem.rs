@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rustls_pki_types::pem::{PemObject, SectionKind};
+use rustls_pki_types::pem::{self, PemObject, SectionKind};
 use rustls_pki_types::{
     CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs1KeyDer,
     PrivatePkcs8KeyDer, PrivateSec1KeyDer,
@@ -167,7 +167,7 @@ impl<'a> SourceFile<'a> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| LoadError::BadPem {
                 path: self.path.to_path_buf(),
-                detail: err.to_string(),
+                detail: describe_pem_error(&err),
             })?;
         Ok(Some(sections))
     }
@@ -211,5 +211,24 @@ impl<'a> SourceFile<'a> {
         } else {
             self.not_recognized()
         }
+    }
+}
+
+/// Describes a PEM syntax error in words, because the parser's own messages
+/// print labels and lines as lists of byte values.
+fn describe_pem_error(err: &pem::Error) -> String {
+    match err {
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "the line -----END {}----- is missing, so the file may be cut short",
+            String::from_utf8_lossy(end_marker)
+        ),
+        pem::Error::IllegalSectionStart { line } => format!(
+            "malformed BEGIN line {:?}, which must look like -----BEGIN LABEL-----",
+            String::from_utf8_lossy(line).trim_end()
+        ),
+        pem::Error::Base64Decode(detail) => {
+            format!("the text between BEGIN and END is not valid base64 ({detail})")
+        }
+        other => other.to_string(),
     }
 }
