@@ -1,7 +1,9 @@
 //! Process plumbing shared by the three binaries: logging, shutdown signals,
-//! accept loops that survive errors, and socket options.
+//! accept loops that survive errors, socket options, and the admin endpoint
+//! with health, readiness and metrics.
 
 mod accept;
+pub mod admin;
 mod logging;
 mod signals;
 mod sockopt;

@@ -1,11 +1,14 @@
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+
+use crate::metrics::{ConnectionCounters, MixerMetrics};
 
 /// Read buffer per connection. Matches the largest TLS record payload, so one
 /// read takes whatever the proxy decrypted from one record.
@@ -16,9 +19,11 @@ pub(crate) async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shutdown: CancellationToken,
+    metrics: Arc<MixerMetrics>,
 ) {
     let local_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
     let span = tracing::info_span!("conn", client.addr = %peer, local.port = local_port);
+    let counters = metrics.connection_opened(local_port);
 
     async move {
         mixer_runtime::tune_stream(&stream);
@@ -27,12 +32,13 @@ pub(crate) async fn serve_connection(
         let mut counts = EchoCounts::default();
 
         let outcome = tokio::select! {
-            result = echo(stream, &mut counts) => match result {
+            result = echo(stream, &mut counts, &counters) => match result {
                 Ok(()) => "peer closed".to_string(),
                 Err(err) => format!("error: {err}"),
             },
             _ = shutdown.cancelled() => "mixer shutting down".to_string(),
         };
+        counters.closed();
 
         tracing::info!(
             bytes.received = counts.received,
@@ -53,8 +59,13 @@ struct EchoCounts {
 }
 
 /// Copies the stream onto itself until the peer's FIN, then closes the write
-/// side.
-async fn echo(mut stream: TcpStream, counts: &mut EchoCounts) -> io::Result<()> {
+/// side. Each chunk is also added to the shared byte counters, so a scrape
+/// during a long connection shows its progress.
+async fn echo(
+    mut stream: TcpStream,
+    counts: &mut EchoCounts,
+    counters: &ConnectionCounters,
+) -> io::Result<()> {
     let (mut reader, mut writer) = stream.split();
     let mut buffer = vec![0u8; BUFFER_SIZE];
     loop {
@@ -64,7 +75,9 @@ async fn echo(mut stream: TcpStream, counts: &mut EchoCounts) -> io::Result<()> 
             return Ok(());
         }
         counts.received += n as u64;
+        counters.received.inc_by(n as u64);
         writer.write_all(&buffer[..n]).await?;
         counts.sent += n as u64;
+        counters.sent.inc_by(n as u64);
     }
 }

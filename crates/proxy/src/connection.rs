@@ -12,7 +12,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::copy::{copy_both_ways, CopyOutcome, Transfer};
+use crate::copy::{copy_both_ways, CopyOutcome, Side, Transfer};
+use crate::metrics::{Outcome, RouteMetrics};
 use crate::route::{Route, Upstream};
 use crate::tls::SharedServerConfig;
 
@@ -25,6 +26,8 @@ pub(crate) struct ConnectionContext {
     pub connect_timeout: Duration,
     /// Cancelled when the drain timeout has passed: open copies stop.
     pub cut: CancellationToken,
+    /// Where the connection's counts and times are recorded.
+    pub metrics: RouteMetrics,
 }
 
 /// Serves one accepted TCP connection to its end.
@@ -43,6 +46,7 @@ pub(crate) async fn serve_connection(
 
 async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     let started = Instant::now();
+    let _active = ctx.metrics.connection_accepted();
     mixer_runtime::tune_stream(&stream);
 
     // Handshake, with the identity the client presented kept for the log.
@@ -55,6 +59,12 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
             let failure = classify_handshake_error(&err);
             let identity = presented.identity.map(|id| id.to_string());
             let rule = presented.denial.map(|d| d.rule);
+            match rule {
+                Some(_) => ctx.metrics.connection_closed(Outcome::Denied, "policy"),
+                None => ctx
+                    .metrics
+                    .connection_closed(Outcome::HandshakeFailed, failure.reason),
+            }
             tracing::warn!(
                 client.identity = identity.as_deref().unwrap_or("-"),
                 reason = failure.reason,
@@ -66,6 +76,7 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
             return;
         }
         Err(_elapsed) => {
+            ctx.metrics.connection_closed(Outcome::Timeout, "handshake");
             tracing::warn!(
                 reason = "timeout",
                 timeout_ms = millis(ctx.handshake_timeout),
@@ -78,11 +89,15 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     let (_, session) = tls_stream.get_ref();
     let summary = SessionSummary::from_connection(session);
     let handshake_done = started.elapsed();
+    ctx.metrics.handshake_completed(handshake_done);
 
     // Upstream connect; the client gets a clean close_notify if it fails.
     let upstream = match connect_upstream(&ctx.route.upstream, ctx.connect_timeout).await {
         Ok(upstream) => upstream,
         Err(err) => {
+            let reason = connect_failure_reason(&err);
+            ctx.metrics
+                .connection_closed(Outcome::UpstreamUnreachable, reason);
             let mut tls_stream = tls_stream;
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls_stream).await;
             tracing::warn!(
@@ -97,13 +112,47 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
             return;
         }
     };
+    ctx.metrics
+        .upstream_connected(started.elapsed() - handshake_done);
     mixer_runtime::tune_stream(&upstream);
 
+    let upstream = ctx.metrics.count_upstream(upstream);
     let transfer = tokio::select! {
         transfer = copy_both_ways(tls_stream, upstream) => Some(transfer),
         _ = ctx.cut.cancelled() => None,
     };
+    record_close(&ctx.metrics, transfer.as_ref());
     log_close(&summary, transfer, started, handshake_done);
+}
+
+fn record_close(metrics: &RouteMetrics, transfer: Option<&Transfer>) {
+    let (outcome, reason) = match transfer.map(|t| &t.outcome) {
+        None => (Outcome::Cut, "drain_timeout"),
+        Some(CopyOutcome::Completed {
+            first: Side::Client,
+        }) => (Outcome::Ok, "client_closed_first"),
+        Some(CopyOutcome::Completed {
+            first: Side::Upstream,
+        }) => (Outcome::Ok, "upstream_closed_first"),
+        Some(CopyOutcome::Failed {
+            side: Side::Client, ..
+        }) => (Outcome::CopyError, "client"),
+        Some(CopyOutcome::Failed {
+            side: Side::Upstream,
+            ..
+        }) => (Outcome::CopyError, "upstream"),
+    };
+    metrics.connection_closed(outcome, reason);
+}
+
+/// Names a failed upstream connect for the `reason` label.
+fn connect_failure_reason(err: &io::Error) -> &'static str {
+    match err.kind() {
+        io::ErrorKind::TimedOut => "timeout",
+        io::ErrorKind::ConnectionRefused => "refused",
+        io::ErrorKind::NotFound => "no_address",
+        _ => "error",
+    }
 }
 
 /// Resolves the upstream name now and tries each address in turn.

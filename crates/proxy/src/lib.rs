@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod copy;
+pub mod metrics;
 pub mod route;
 mod tls;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mixer_runtime::admin::{start_admin, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -22,6 +24,7 @@ use tokio_util::task::TaskTracker;
 use crate::cli::Args;
 use crate::config::ProxyConfig;
 use crate::connection::{serve_connection, ConnectionContext};
+use crate::metrics::ProxyMetrics;
 use crate::route::Route;
 use crate::tls::SharedServerConfig;
 
@@ -38,10 +41,20 @@ pub fn build_runtime(worker_threads: Option<usize>) -> std::io::Result<tokio::ru
     builder.build()
 }
 
-/// Validates `args`, binds, and serves until SIGTERM or SIGINT.
+/// Validates `args`, starts the admin endpoint if one is configured, binds,
+/// and serves until SIGTERM or SIGINT.
 pub async fn serve(args: Args) -> anyhow::Result<()> {
     let config = ProxyConfig::from_args(&args)?;
-    let proxy = Proxy::bind(config)?;
+    let metrics = Arc::new(ProxyMetrics::new());
+    let readiness = Readiness::new();
+    start_admin(
+        args.admin_listen.as_deref(),
+        metrics.registry(),
+        readiness.clone(),
+    )
+    .await?;
+
+    let proxy = Proxy::bind_observed(config, metrics, readiness)?;
     let shutdown =
         mixer_runtime::cancel_on_shutdown_signal().context("cannot install signal handlers")?;
     proxy.run(shutdown).await;
@@ -54,6 +67,8 @@ pub struct Proxy {
     config: ProxyConfig,
     tls: SharedServerConfig,
     listeners: Vec<(Arc<Route>, TcpListener)>,
+    metrics: Arc<ProxyMetrics>,
+    readiness: Readiness,
 }
 
 /// How many connections a shutdown let finish and how many it cut.
@@ -69,7 +84,19 @@ impl Proxy {
     /// Loads the TLS files and binds one listener per route. Fails with the
     /// file or address at fault.
     pub fn bind(config: ProxyConfig) -> anyhow::Result<Self> {
-        let tls = tls::load_server_config(&config.tls_files)?;
+        Self::bind_observed(config, Arc::default(), Readiness::new())
+    }
+
+    /// Like [`Proxy::bind`], recording into `metrics`. `readiness` is set
+    /// by [`Proxy::run`] once the certificates are loaded and every
+    /// listener is accepting, and cleared when the drain starts; a failed
+    /// bind leaves it unset.
+    pub fn bind_observed(
+        config: ProxyConfig,
+        metrics: Arc<ProxyMetrics>,
+        readiness: Readiness,
+    ) -> anyhow::Result<Self> {
+        let tls = tls::load_server_config(&config.tls_files, &metrics)?;
         let mut listeners = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let listener = mixer_runtime::bind_listener(route.listen)?;
@@ -79,6 +106,8 @@ impl Proxy {
             config,
             tls,
             listeners,
+            metrics,
+            readiness,
         })
     }
 
@@ -106,6 +135,7 @@ impl Proxy {
                 .unwrap_or_default();
             tracing::info!(listen.addr = %local, upstream = %route.upstream, "route listening");
             let ctx = ConnectionContext {
+                metrics: self.metrics.route(&route),
                 route,
                 tls: self.tls.clone(),
                 handshake_timeout: self.config.handshake_timeout,
@@ -124,8 +154,10 @@ impl Proxy {
             drain_timeout = %humantime::format_duration(self.config.drain_timeout),
             "proxy ready"
         );
+        self.readiness.set_ready();
 
         shutdown.cancelled().await;
+        self.readiness.set_not_ready();
         for acceptor in &acceptors {
             acceptor.abort();
         }

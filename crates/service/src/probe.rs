@@ -13,6 +13,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::metrics::ServiceMetrics;
 use crate::{connect_tls, Target};
 
 /// How the probe runs.
@@ -46,14 +47,26 @@ pub async fn run_probe(
     tls: Arc<ClientConfig>,
     shutdown: CancellationToken,
 ) -> ProbeReport {
+    run_probe_observed(settings, tls, shutdown, Arc::new(ServiceMetrics::new())).await
+}
+
+/// Like [`run_probe`], recording every round trip in `metrics`.
+pub async fn run_probe_observed(
+    settings: &ProbeSettings,
+    tls: Arc<ClientConfig>,
+    shutdown: CancellationToken,
+    metrics: Arc<ServiceMetrics>,
+) -> ProbeReport {
     let mut tasks = JoinSet::new();
     for target in &settings.targets {
+        metrics.add_target(&target.to_string());
         let span = tracing::info_span!("probe", target = %target);
         let task = probe_target(
             target.clone(),
             settings.clone(),
             tls.clone(),
             shutdown.clone(),
+            metrics.clone(),
         );
         tasks.spawn(task.instrument(span));
     }
@@ -80,7 +93,9 @@ async fn probe_target(
     settings: ProbeSettings,
     tls: Arc<ClientConfig>,
     shutdown: CancellationToken,
+    metrics: Arc<ServiceMetrics>,
 ) -> ProbeReport {
+    let label = target.to_string();
     let mut report = ProbeReport::default();
     let mut connection: Option<TlsStream<TcpStream>> = None;
     let mut round = 0u64;
@@ -94,10 +109,12 @@ async fn probe_target(
         match result {
             Ok(rtt) => {
                 report.succeeded += 1;
+                metrics.round_trip_ok(&label, rtt);
                 tracing::info!(round, rtt_us = rtt.as_micros() as u64, "round trip ok");
             }
             Err(err) => {
                 report.failed += 1;
+                metrics.round_trip_failed(&label);
                 connection = None;
                 tracing::warn!(round, error = %err, "round trip failed");
             }
