@@ -27,16 +27,16 @@ pub(crate) async fn serve_connection(
 
     async move {
         mixer_runtime::tune_stream(&stream);
-        tracing::info!("connection opened");
+        tracing::info!("connection accepted");
         let started = Instant::now();
         let mut counts = EchoCounts::default();
 
-        let outcome = tokio::select! {
+        let (outcome, error) = tokio::select! {
             result = echo(stream, &mut counts, &counters) => match result {
-                Ok(()) => "peer closed".to_string(),
-                Err(err) => format!("error: {err}"),
+                Ok(()) => ("peer_closed", None),
+                Err(err) => ("error", Some(err.to_string())),
             },
-            _ = shutdown.cancelled() => "mixer shutting down".to_string(),
+            _ = shutdown.cancelled() => ("shutdown", None),
         };
         counters.closed();
 
@@ -45,6 +45,7 @@ pub(crate) async fn serve_connection(
             bytes.sent = counts.sent,
             duration_ms = started.elapsed().as_millis() as u64,
             outcome,
+            error,
             "connection closed"
         );
     }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mixer_runtime::WarnLimiter;
 use mixer_tls::rustls::ServerConnection;
 use mixer_tls::{capture_presented_identity, classify_handshake_error, PeerIdentity};
 use tokio::net::TcpStream;
@@ -14,6 +15,7 @@ use tracing::Instrument;
 
 use crate::copy::{copy_both_ways, CopyOutcome, Side, Transfer};
 use crate::metrics::{Outcome, RouteMetrics};
+use crate::reject::{reject, Rejection};
 use crate::route::{Route, Upstream};
 use crate::tls::SharedServerConfig;
 
@@ -28,6 +30,8 @@ pub(crate) struct ConnectionContext {
     pub cut: CancellationToken,
     /// Where the connection's counts and times are recorded.
     pub metrics: RouteMetrics,
+    /// Rate limit for the warnings that clients can trigger.
+    pub warnings: Arc<WarnLimiter>,
 }
 
 /// Serves one accepted TCP connection to its end.
@@ -57,31 +61,36 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(err)) => {
             let failure = classify_handshake_error(&err);
-            let identity = presented.identity.map(|id| id.to_string());
             let rule = presented.denial.map(|d| d.rule);
-            match rule {
-                Some(_) => ctx.metrics.connection_closed(Outcome::Denied, "policy"),
-                None => ctx
-                    .metrics
-                    .connection_closed(Outcome::HandshakeFailed, failure.reason),
-            }
-            tracing::warn!(
-                client.identity = identity.as_deref().unwrap_or("-"),
-                reason = failure.reason,
-                detail = %failure.detail,
-                denied_by = rule.as_deref(),
-                duration_ms = millis(started.elapsed()),
-                "handshake rejected"
-            );
+            let (outcome, reason) = match rule {
+                Some(_) => (Outcome::Denied, "policy"),
+                None => (Outcome::HandshakeFailed, failure.reason),
+            };
+            let rejection = Rejection {
+                outcome,
+                reason,
+                detail: &failure.detail,
+                identity: presented.identity.map(|id| id.to_string()),
+                denied_by: rule.as_deref(),
+                started,
+            };
+            reject(&ctx, rejection);
             return;
         }
         Err(_elapsed) => {
-            ctx.metrics.connection_closed(Outcome::Timeout, "handshake");
-            tracing::warn!(
-                reason = "timeout",
-                timeout_ms = millis(ctx.handshake_timeout),
-                "handshake timed out"
+            let detail = format!(
+                "no complete handshake within {}",
+                humantime::format_duration(ctx.handshake_timeout)
             );
+            let rejection = Rejection {
+                outcome: Outcome::Timeout,
+                reason: "handshake",
+                detail: &detail,
+                identity: presented.identity.map(|id| id.to_string()),
+                denied_by: None,
+                started,
+            };
+            reject(&ctx, rejection);
             return;
         }
     };
@@ -95,38 +104,48 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     let upstream = match connect_upstream(&ctx.route.upstream, ctx.connect_timeout).await {
         Ok(upstream) => upstream,
         Err(err) => {
-            let reason = connect_failure_reason(&err);
-            ctx.metrics
-                .connection_closed(Outcome::UpstreamUnreachable, reason);
             let mut tls_stream = tls_stream;
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls_stream).await;
-            tracing::warn!(
-                client.cn = summary.identity.common_name(),
-                client.san = %summary.identity.alt_names(),
-                upstream = %ctx.route.upstream,
-                error = %err,
-                outcome = "upstream_unreachable",
-                duration_ms = millis(started.elapsed()),
-                "upstream unreachable; client connection closed"
-            );
+            let detail = format!("cannot connect to {}: {err}", ctx.route.upstream);
+            let rejection = Rejection {
+                outcome: Outcome::UpstreamUnreachable,
+                reason: connect_failure_reason(&err),
+                detail: &detail,
+                identity: Some(summary.identity.to_string()),
+                denied_by: None,
+                started,
+            };
+            reject(&ctx, rejection);
             return;
         }
     };
     ctx.metrics
         .upstream_connected(started.elapsed() - handshake_done);
     mixer_runtime::tune_stream(&upstream);
+    tracing::info!(
+        client.cn = summary.identity.common_name(),
+        client.san = %summary.identity.alt_names(),
+        tls.version = %summary.version,
+        tls.cipher = %summary.cipher,
+        tls.kx = %summary.key_exchange,
+        handshake_ms = millis(handshake_done),
+        "connection accepted"
+    );
 
     let upstream = ctx.metrics.count_upstream(upstream);
     let transfer = tokio::select! {
         transfer = copy_both_ways(tls_stream, upstream) => Some(transfer),
         _ = ctx.cut.cancelled() => None,
     };
-    record_close(&ctx.metrics, transfer.as_ref());
-    log_close(&summary, transfer, started, handshake_done);
+    let labels = close_labels(transfer.as_ref());
+    ctx.metrics.connection_closed(labels.0, labels.1);
+    log_close(&summary, transfer, started, labels);
 }
 
-fn record_close(metrics: &RouteMetrics, transfer: Option<&Transfer>) {
-    let (outcome, reason) = match transfer.map(|t| &t.outcome) {
+/// Returns the `outcome` and `reason` labels of a connection whose copy
+/// ended, or was cut (`None`) at the drain timeout.
+fn close_labels(transfer: Option<&Transfer>) -> (Outcome, &'static str) {
+    match transfer.map(|t| &t.outcome) {
         None => (Outcome::Cut, "drain_timeout"),
         Some(CopyOutcome::Completed {
             first: Side::Client,
@@ -141,8 +160,7 @@ fn record_close(metrics: &RouteMetrics, transfer: Option<&Transfer>) {
             side: Side::Upstream,
             ..
         }) => (Outcome::CopyError, "upstream"),
-    };
-    metrics.connection_closed(outcome, reason);
+    }
 }
 
 /// Names a failed upstream connect for the `reason` label.
@@ -219,38 +237,36 @@ fn log_close(
     summary: &SessionSummary,
     transfer: Option<Transfer>,
     started: Instant,
-    handshake: Duration,
+    (outcome, reason): (Outcome, &'static str),
 ) {
     let Some(transfer) = transfer else {
         tracing::warn!(
             client.cn = summary.identity.common_name(),
             client.san = %summary.identity.alt_names(),
-            outcome = "cut_at_drain_timeout",
+            outcome = outcome.as_str(),
+            reason,
             duration_ms = millis(started.elapsed()),
             "connection closed"
         );
         return;
     };
-    let (outcome, error) = match &transfer.outcome {
-        CopyOutcome::Completed { first } => (format!("{first}_closed_first"), None),
-        CopyOutcome::Failed { side, error } => (format!("{side}_error"), Some(error.to_string())),
+    let error = match &transfer.outcome {
+        CopyOutcome::Completed { .. } => None,
+        CopyOutcome::Failed { error, .. } => Some(error.to_string()),
     };
     tracing::info!(
         client.cn = summary.identity.common_name(),
         client.san = %summary.identity.alt_names(),
-        tls.version = %summary.version,
-        tls.cipher = %summary.cipher,
-        tls.kx = %summary.key_exchange,
         bytes.to_upstream = transfer.to_upstream,
         bytes.to_client = transfer.to_client,
-        handshake_ms = millis(handshake),
         duration_ms = millis(started.elapsed()),
-        outcome,
+        outcome = outcome.as_str(),
+        reason,
         error,
         "connection closed"
     );
 }
 
-fn millis(duration: Duration) -> u64 {
+pub(crate) fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
 }

@@ -8,6 +8,7 @@ pub mod config;
 mod connection;
 pub mod copy;
 pub mod metrics;
+mod reject;
 pub mod route;
 mod tls;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mixer_runtime::admin::{start_admin, Readiness};
+use mixer_runtime::WarnLimiter;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -30,6 +32,12 @@ use crate::tls::SharedServerConfig;
 
 /// Time cut connections get to notice the cut and log their end.
 const CUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Interval of the rate limit on warnings clients can trigger: the first
+/// of each kind is logged, then one summary per interval. A minute keeps a
+/// port scanner to two lines a minute while a new problem still shows at
+/// once.
+const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Builds the Tokio runtime with `worker_threads` workers, or one per core.
 pub fn build_runtime(worker_threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
@@ -126,6 +134,8 @@ impl Proxy {
     pub async fn run(self, shutdown: CancellationToken) -> DrainReport {
         let connections = TaskTracker::new();
         let cut = CancellationToken::new();
+        let warnings = Arc::new(WarnLimiter::new(WARNING_INTERVAL));
+        let summaries = tokio::spawn(warnings.clone().run_summaries());
         let mut acceptors = Vec::with_capacity(self.listeners.len());
 
         for (route, listener) in self.listeners {
@@ -141,6 +151,7 @@ impl Proxy {
                 handshake_timeout: self.config.handshake_timeout,
                 connect_timeout: self.config.connect_timeout,
                 cut: cut.clone(),
+                warnings: warnings.clone(),
             };
             acceptors.push(tokio::spawn(accept_loop(
                 listener,
@@ -162,7 +173,10 @@ impl Proxy {
             acceptor.abort();
         }
         connections.close();
-        drain(&connections, &cut, self.config.drain_timeout).await
+        let report = drain(&connections, &cut, self.config.drain_timeout).await;
+        summaries.abort();
+        warnings.flush_all();
+        report
     }
 }
 

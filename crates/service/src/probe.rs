@@ -4,6 +4,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mixer_runtime::WarnLimiter;
 use mixer_tls::rustls::ClientConfig;
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,6 +16,11 @@ use tracing::Instrument;
 
 use crate::metrics::ServiceMetrics;
 use crate::{connect_tls, Target};
+
+/// Interval of the rate limit on round-trip failure warnings per target:
+/// a proxy that is down for an hour logs two warnings a minute per target,
+/// not one per round.
+const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How the probe runs.
 #[derive(Debug, Clone)]
@@ -57,6 +63,8 @@ pub async fn run_probe_observed(
     shutdown: CancellationToken,
     metrics: Arc<ServiceMetrics>,
 ) -> ProbeReport {
+    let warnings = Arc::new(WarnLimiter::new(WARNING_INTERVAL));
+    let summaries = tokio::spawn(warnings.clone().run_summaries());
     let mut tasks = JoinSet::new();
     for target in &settings.targets {
         metrics.add_target(&target.to_string());
@@ -67,6 +75,7 @@ pub async fn run_probe_observed(
             tls.clone(),
             shutdown.clone(),
             metrics.clone(),
+            warnings.clone(),
         );
         tasks.spawn(task.instrument(span));
     }
@@ -80,6 +89,8 @@ pub async fn run_probe_observed(
         report.succeeded += part.succeeded;
         report.failed += part.failed;
     }
+    summaries.abort();
+    warnings.flush_all();
     tracing::info!(
         round_trips.ok = report.succeeded,
         round_trips.failed = report.failed,
@@ -94,6 +105,7 @@ async fn probe_target(
     tls: Arc<ClientConfig>,
     shutdown: CancellationToken,
     metrics: Arc<ServiceMetrics>,
+    warnings: Arc<WarnLimiter>,
 ) -> ProbeReport {
     let label = target.to_string();
     let mut report = ProbeReport::default();
@@ -116,7 +128,8 @@ async fn probe_target(
                 report.failed += 1;
                 metrics.round_trip_failed(&label);
                 connection = None;
-                tracing::warn!(round, error = %err, "round trip failed");
+                let warn = warnings.allow(&label);
+                mixer_runtime::warn_or_debug!(warn, round, error = %err, "round trip failed");
             }
         }
 
