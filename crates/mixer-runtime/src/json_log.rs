@@ -1,7 +1,7 @@
 //! The `--log-format json` line format: one flat JSON object per event.
 //!
 //! tracing-subscriber's own JSON format nests the fields of the enclosing
-//! spans under `span`, so a collector would have to know which span holds
+//! spans under `span`, so a collector would have to know which span contains
 //! `client.addr`. This format merges them into the top level instead.
 
 use std::fmt;

@@ -55,16 +55,16 @@ impl WarnLimiter {
     }
 
     /// Logs one summary line for each kind whose interval has ended with
-    /// warnings held back, and forgets the ended intervals.
+    /// warnings held back, and removes the ended intervals.
     pub fn flush(&self) {
         for (kind, held_back) in self.expire_at(Instant::now()) {
             log_summary(&kind, held_back, self.interval);
         }
     }
 
-    /// Logs the summary of every kind with warnings held back, ended
-    /// interval or not, and forgets them all; for shutdown, so no count is
-    /// lost.
+    /// Logs the summary of every kind with warnings held back, whether its
+    /// interval has ended or not, and removes them all. Call it at shutdown
+    /// so no count is lost.
     pub fn flush_all(&self) {
         // An instant one interval ahead ends every window opened so far.
         for (kind, held_back) in self.expire_at(Instant::now() + self.interval) {

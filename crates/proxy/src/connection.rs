@@ -28,7 +28,7 @@ pub(crate) struct ConnectionContext {
     pub connect_timeout: Duration,
     /// Cancelled when the drain timeout has passed: open copies stop.
     pub cut: CancellationToken,
-    /// Where the connection's counts and times are recorded.
+    /// The route's metric handles, for the connection's counts and times.
     pub metrics: RouteMetrics,
     /// Rate limit for the warnings that clients can trigger.
     pub warnings: Arc<WarnLimiter>,

@@ -95,9 +95,9 @@ impl Proxy {
         Self::bind_observed(config, Arc::default(), Readiness::new())
     }
 
-    /// Like [`Proxy::bind`], recording into `metrics`. `readiness` is set
-    /// by [`Proxy::run`] once the certificates are loaded and every
-    /// listener is accepting, and cleared when the drain starts; a failed
+    /// Like [`Proxy::bind`], recording into `metrics`. [`Proxy::run`] sets
+    /// `readiness` once every listener is accepting, which is after the
+    /// certificates loaded, and clears it when the drain starts. A failed
     /// bind leaves it unset.
     pub fn bind_observed(
         config: ProxyConfig,

@@ -7,7 +7,8 @@ use std::time::Instant;
 use crate::connection::{millis, ConnectionContext};
 use crate::metrics::Outcome;
 
-/// Why a connection was turned away, in the words of the metric labels.
+/// The reason a connection was rejected, in the words of the metric
+/// labels.
 pub(crate) struct Rejection<'a> {
     pub outcome: Outcome,
     /// The `reason` label, such as `no_client_cert`.

@@ -64,7 +64,8 @@ impl Pki {
         config_with_files(self.dir.path(), upstream)
     }
 
-    /// A connector that presents the client certificate when `with_cert`.
+    /// Builds a connector that presents the client certificate when
+    /// `with_cert` is true.
     fn connector(&self, with_cert: bool) -> TlsConnector {
         let files = mixer_tls::ClientTlsFiles {
             cert: self.path("client.crt"),
@@ -108,7 +109,7 @@ fn config_with_files(dir: &Path, upstream: SocketAddr) -> ProxyConfig {
     ProxyConfig::from_args(&args).unwrap()
 }
 
-/// An upstream that echoes every byte until the peer's FIN.
+/// Starts an upstream that echoes every byte until the peer's FIN.
 async fn start_echo() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
