@@ -1,7 +1,7 @@
 //! The proxy's connection log lines under real mTLS traffic: one line per
 //! event, repeated rejections rate-limited, and no key material.
 //!
-//! This file holds a single test because it installs the process-wide
+//! This file contains a single test because it installs the process-wide
 //! tracing subscriber.
 
 use std::io::Write;
