@@ -18,7 +18,7 @@ pub struct Args {
     pub listen: Vec<SocketAddr>,
 
     /// Log line format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, env = "MIXER_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
     /// Address for the admin endpoint (/healthz, /readyz, /metrics) as

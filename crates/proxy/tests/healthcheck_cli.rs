@@ -102,3 +102,17 @@ async fn missing_address_names_the_variable() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("PROXY_ADMIN_LISTEN"), "{lines:?}");
 }
+
+#[tokio::test]
+async fn silent_endpoint_times_out() {
+    // The kernel completes the TCP handshake, but nothing ever answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+
+    let output = healthcheck(&["--admin", &addr.to_string()], None).await;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("timed out"), "{lines:?}");
+    drop(silent);
+}

@@ -54,7 +54,7 @@ pub enum HealthcheckError {
         status: StatusCode,
     },
     /// The check did not finish within [`HEALTHCHECK_TIMEOUT`].
-    #[error("no answer from the admin endpoint {addr:?} within {}s", HEALTHCHECK_TIMEOUT.as_secs())]
+    #[error("timed out after {}s waiting for http://{addr}/readyz", HEALTHCHECK_TIMEOUT.as_secs())]
     Timeout {
         /// The address as given.
         addr: String,
