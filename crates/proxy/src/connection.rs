@@ -120,7 +120,7 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
         }
     };
     ctx.metrics
-        .upstream_connected(started.elapsed() - handshake_done);
+        .upstream_connected(started.elapsed().saturating_sub(handshake_done));
     mixer_runtime::tune_stream(&upstream);
     tracing::info!(
         client.cn = summary.identity.common_name(),
