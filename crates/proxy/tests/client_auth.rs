@@ -234,7 +234,7 @@ async fn rejected_client_is_logged_with_identity_and_reason() {
     // Only this test's lines contain the address of its own upstream.
     let upstream_addr = format!("={}", upstream.addr);
     let line = logs
-        .wait_for_line(&[&upstream_addr, "handshake rejected"], IO_TIMEOUT)
+        .wait_for_line(&[&upstream_addr, "connection rejected"], IO_TIMEOUT)
         .await;
 
     assert!(line.contains("WARN"), "{line}");
@@ -256,7 +256,7 @@ async fn client_without_certificate_is_logged_with_reason() {
     // Only this test's lines contain the address of its own upstream.
     let upstream_addr = format!("={}", upstream.addr);
     let line = logs
-        .wait_for_line(&[&upstream_addr, "handshake rejected"], IO_TIMEOUT)
+        .wait_for_line(&[&upstream_addr, "connection rejected"], IO_TIMEOUT)
         .await;
 
     assert!(line.contains("WARN"), "{line}");
