@@ -63,8 +63,10 @@ pub struct Args {
           default_value = "5s", value_parser = humantime::parse_duration)]
     pub connect_timeout: Duration,
 
-    /// After SIGTERM or SIGINT, time open connections get to finish before
-    /// they are closed, such as 30s.
+    /// After SIGTERM or SIGINT the proxy stops accepting at once; open
+    /// connections then get this long to finish, such as 30s. The rest are
+    /// closed, the "proxy stopped" log line counts both, and the process
+    /// exits with status 0. A second signal exits at once with status 130.
     #[arg(long, value_name = "DURATION", env = "PROXY_DRAIN_TIMEOUT",
           default_value = "30s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,

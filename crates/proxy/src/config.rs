@@ -53,7 +53,8 @@ impl ProxyConfig {
         }
         let mut seen = HashSet::new();
         for route in &routes {
-            if !seen.insert(route.listen) {
+            // Port 0 asks the kernel for a fresh port, so it never collides.
+            if route.listen.port() != 0 && !seen.insert(route.listen) {
                 return Err(ConfigError::DuplicateListen(route.listen));
             }
         }

@@ -23,7 +23,8 @@ pub(crate) struct ConnectionContext {
     pub tls: SharedServerConfig,
     pub handshake_timeout: Duration,
     pub connect_timeout: Duration,
-    /// Cancelled when the drain timeout has passed: open copies stop.
+    /// Cancelled when the drain timeout has passed, which ends handshakes,
+    /// upstream connects and copies still running.
     pub cut: CancellationToken,
 }
 
@@ -48,7 +49,14 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     // Handshake, with the identity the client presented kept for the log.
     let acceptor = TlsAcceptor::from(ctx.tls.load_full());
     let handshake = tokio::time::timeout(ctx.handshake_timeout, acceptor.accept(stream));
-    let (result, presented) = capture_presented_identity(handshake).await;
+    let captured = tokio::select! {
+        captured = capture_presented_identity(handshake) => captured,
+        () = ctx.cut.cancelled() => {
+            tracing::warn!(outcome = "cut_at_drain_timeout", phase = "handshake", "connection closed");
+            return;
+        }
+    };
+    let (result, presented) = captured;
     let tls_stream = match result {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(err)) => {
@@ -80,7 +88,14 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     let handshake_done = started.elapsed();
 
     // Upstream connect; the client gets a clean close_notify if it fails.
-    let upstream = match connect_upstream(&ctx.route.upstream, ctx.connect_timeout).await {
+    let connect = tokio::select! {
+        connect = connect_upstream(&ctx.route.upstream, ctx.connect_timeout) => connect,
+        () = ctx.cut.cancelled() => {
+            tracing::warn!(outcome = "cut_at_drain_timeout", phase = "connect", "connection closed");
+            return;
+        }
+    };
+    let upstream = match connect {
         Ok(upstream) => upstream,
         Err(err) => {
             let mut tls_stream = tls_stream;
