@@ -10,10 +10,13 @@ use mixer_runtime::LogFormat;
 pub struct Args {
     /// Route as LISTEN=UPSTREAM, for example 0.0.0.0:9000=mixer:9000; repeat
     /// the flag for several routes. The upstream host name is resolved again
-    /// for every connection. Replaces the defaults when given.
+    /// for every connection. Replaces the defaults when given. Options may
+    /// follow, each after a semicolon, and override the global flag for this
+    /// route: ;idle=DURATION (or ;idle=off) and ;max-connections=N, as in
+    /// 0.0.0.0:9000=mixer:9000;idle=5m;max-connections=200.
     #[arg(
         long = "route",
-        value_name = "LISTEN=UPSTREAM",
+        value_name = "LISTEN=UPSTREAM[;OPTIONS]",
         env = "PROXY_ROUTES",
         value_delimiter = ',',
         default_values = [
@@ -70,6 +73,28 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", env = "PROXY_DRAIN_TIMEOUT",
           default_value = "30s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
+
+    /// Close a connection when neither side has sent a byte for this long,
+    /// such as 10m [default: no idle timeout]. A route's ;idle= option
+    /// overrides it.
+    #[arg(long, value_name = "DURATION", env = "PROXY_IDLE_TIMEOUT",
+          value_parser = humantime::parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Maximum open connections over all routes. A connection beyond it is
+    /// closed right after accept, before any TLS work, and counted in a
+    /// "connection rejected" log line (at most one per second per route).
+    /// Connections are never queued, and open ones are never closed for it.
+    #[arg(long, value_name = "N", env = "PROXY_MAX_CONNECTIONS",
+          default_value_t = crate::limits::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(usize))]
+    pub max_connections: usize,
+
+    /// Maximum open connections on each route, rejected the same way
+    /// [default: only --max-connections applies]. A route's
+    /// ;max-connections= option overrides it.
+    #[arg(long, value_name = "N", env = "PROXY_MAX_CONNECTIONS_PER_ROUTE")]
+    pub max_connections_per_route: Option<usize>,
 
     /// Worker threads of the async runtime [default: one per CPU core].
     #[arg(long, value_name = "N", env = "PROXY_WORKER_THREADS")]

@@ -21,6 +21,12 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// Time open connections get to finish after a shutdown signal.
     pub drain_timeout: Duration,
+    /// Quiet time after which a connection is closed; `None` is no limit.
+    pub idle_timeout: Option<Duration>,
+    /// Maximum open connections over all routes.
+    pub max_connections: usize,
+    /// Maximum open connections per route, unless a route sets its own.
+    pub max_connections_per_route: Option<usize>,
 }
 
 /// A command line that does not form a valid configuration.
@@ -38,6 +44,9 @@ pub enum ConfigError {
     /// A timeout of zero would fail every connection.
     #[error("--{flag} must be greater than zero")]
     ZeroTimeout { flag: &'static str },
+    /// A connection limit of zero would reject every connection.
+    #[error("--{flag} must be at least 1")]
+    ZeroLimit { flag: &'static str },
 }
 
 impl ProxyConfig {
@@ -67,6 +76,21 @@ impl ProxyConfig {
                 return Err(ConfigError::ZeroTimeout { flag });
             }
         }
+        if args.idle_timeout.is_some_and(|idle| idle.is_zero()) {
+            return Err(ConfigError::ZeroTimeout {
+                flag: "idle-timeout",
+            });
+        }
+        if args.max_connections == 0 {
+            return Err(ConfigError::ZeroLimit {
+                flag: "max-connections",
+            });
+        }
+        if args.max_connections_per_route == Some(0) {
+            return Err(ConfigError::ZeroLimit {
+                flag: "max-connections-per-route",
+            });
+        }
 
         Ok(Self {
             routes,
@@ -79,6 +103,9 @@ impl ProxyConfig {
             handshake_timeout: args.handshake_timeout,
             connect_timeout: args.connect_timeout,
             drain_timeout: args.drain_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections,
+            max_connections_per_route: args.max_connections_per_route,
         })
     }
 }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::copy::{copy_both_ways, CopyOutcome, Transfer};
+use crate::idle::{Activity, Tracked};
 use crate::route::{Route, Upstream};
 use crate::tls::SharedServerConfig;
 
@@ -23,6 +24,8 @@ pub(crate) struct ConnectionContext {
     pub tls: SharedServerConfig,
     pub handshake_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Quiet time after which the connection is closed, if any.
+    pub idle_timeout: Option<Duration>,
     /// Cancelled when the drain timeout has passed, which ends handshakes,
     /// upstream connects and copies still running.
     pub cut: CancellationToken,
@@ -114,9 +117,21 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     };
     mixer_runtime::tune_stream(&upstream);
 
+    let activity = Activity::new();
+    let idle = async {
+        match ctx.idle_timeout {
+            Some(timeout) => activity.expired(timeout).await,
+            None => std::future::pending().await,
+        }
+    };
+    let copy = copy_both_ways(
+        Tracked::new(tls_stream, activity.clone()),
+        Tracked::new(upstream, activity.clone()),
+    );
     let transfer = tokio::select! {
-        transfer = copy_both_ways(tls_stream, upstream) => Some(transfer),
-        _ = ctx.cut.cancelled() => None,
+        transfer = copy => Ok(transfer),
+        () = ctx.cut.cancelled() => Err("cut_at_drain_timeout"),
+        () = idle => Err("idle_timeout"),
     };
     log_close(&summary, transfer, started, handshake_done);
 }
@@ -183,19 +198,16 @@ impl SessionSummary {
 
 fn log_close(
     summary: &SessionSummary,
-    transfer: Option<Transfer>,
+    transfer: Result<Transfer, &'static str>,
     started: Instant,
     handshake: Duration,
 ) {
-    let Some(transfer) = transfer else {
-        tracing::warn!(
-            client.cn = summary.identity.common_name(),
-            client.san = %summary.identity.alt_names(),
-            outcome = "cut_at_drain_timeout",
-            duration_ms = millis(started.elapsed()),
-            "connection closed"
-        );
-        return;
+    let transfer = match transfer {
+        Ok(transfer) => transfer,
+        Err(outcome) => {
+            log_stopped(summary, outcome, started);
+            return;
+        }
     };
     let (outcome, error) = match &transfer.outcome {
         CopyOutcome::Completed { first } => (format!("{first}_closed_first"), None),
@@ -213,6 +225,17 @@ fn log_close(
         duration_ms = millis(started.elapsed()),
         outcome,
         error,
+        "connection closed"
+    );
+}
+
+/// Logs a connection the proxy closed itself, at the drain or idle timeout.
+fn log_stopped(summary: &SessionSummary, outcome: &'static str, started: Instant) {
+    tracing::info!(
+        client.cn = summary.identity.common_name(),
+        client.san = %summary.identity.alt_names(),
+        outcome,
+        duration_ms = millis(started.elapsed()),
         "connection closed"
     );
 }

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod copy;
+mod idle;
+pub mod limits;
 pub mod route;
 mod tls;
 
@@ -22,6 +24,7 @@ use tokio_util::task::TaskTracker;
 use crate::cli::Args;
 use crate::config::ProxyConfig;
 use crate::connection::{serve_connection, ConnectionContext};
+use crate::limits::Admission;
 use crate::route::Route;
 use crate::tls::SharedServerConfig;
 
@@ -98,15 +101,32 @@ impl Proxy {
         let connections = TaskTracker::new();
         let cut = CancellationToken::new();
         let mut acceptors = Vec::with_capacity(self.listeners.len());
+        let global_slots = Arc::new(tokio::sync::Semaphore::new(self.config.max_connections));
 
         for (route, listener) in self.listeners {
             let local = listener
                 .local_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_default();
-            tracing::info!(listen.addr = %local, upstream = %route.upstream, "route listening");
+            let idle_timeout = route
+                .options
+                .idle_timeout
+                .unwrap_or(self.config.idle_timeout);
+            let route_max = route
+                .options
+                .max_connections
+                .or(self.config.max_connections_per_route);
+            tracing::info!(
+                listen.addr = %local,
+                upstream = %route.upstream,
+                idle_timeout = idle_timeout.map(|d| humantime::format_duration(d).to_string()),
+                max_connections = route_max,
+                "route listening"
+            );
+            let admission = Admission::new(global_slots.clone(), route_max);
             let ctx = ConnectionContext {
                 route,
+                idle_timeout,
                 tls: self.tls.clone(),
                 handshake_timeout: self.config.handshake_timeout,
                 connect_timeout: self.config.connect_timeout,
@@ -115,6 +135,7 @@ impl Proxy {
             acceptors.push(tokio::spawn(accept_loop(
                 listener,
                 ctx,
+                admission,
                 connections.clone(),
             )));
         }
@@ -122,6 +143,7 @@ impl Proxy {
             handshake_timeout = %humantime::format_duration(self.config.handshake_timeout),
             connect_timeout = %humantime::format_duration(self.config.connect_timeout),
             drain_timeout = %humantime::format_duration(self.config.drain_timeout),
+            max_connections = self.config.max_connections,
             "proxy ready"
         );
 
@@ -134,10 +156,28 @@ impl Proxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: ConnectionContext, connections: TaskTracker) {
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: ConnectionContext,
+    admission: Admission,
+    connections: TaskTracker,
+) {
     loop {
         let (stream, client) = mixer_runtime::accept_with_backoff(&listener).await;
-        connections.spawn(serve_connection(stream, client, ctx.clone()));
+        match admission.try_admit() {
+            Ok(permits) => {
+                let ctx = ctx.clone();
+                connections.spawn(async move {
+                    serve_connection(stream, client, ctx).await;
+                    drop(permits);
+                });
+            }
+            Err(limit) => {
+                // Dropping the socket closes it before any TLS byte is read.
+                drop(stream);
+                admission.log_rejection(limit, client);
+            }
+        }
     }
 }
 
