@@ -56,6 +56,31 @@ pub struct Args {
     )]
     pub client_ca: PathBuf,
 
+    /// Admit only clients whose verified certificate matches a rule, given
+    /// as [LISTEN=]KIND:PATTERN; repeat the flag for more rules. KIND is cn
+    /// or ou (subject), dns or uri (subjectAltName), or spiffe (a SPIFFE
+    /// trust domain: any spiffe://DOMAIN/... URI). In cn, ou and dns
+    /// patterns '*' matches one label, in uri patterns one path segment.
+    /// A rule prefixed with a route's listen address (as written in --route)
+    /// applies to that route only, and a route with such rules ignores the
+    /// unscoped ones. Without any rule for a route, every certificate from
+    /// the client CA is admitted. A denied client gets an access_denied
+    /// alert, and the log names its identity and the allowlist. Example:
+    /// --allow spiffe:studio.example --allow 0.0.0.0:9001=cn:*.desk
+    #[arg(
+        long = "allow",
+        value_name = "[LISTEN=]KIND:PATTERN",
+        env = "PROXY_ALLOW",
+        value_delimiter = ','
+    )]
+    pub allow: Vec<String>,
+
+    /// Lowest TLS version accepted: 1.2 or 1.3. Nothing older than TLS 1.2
+    /// is ever accepted.
+    #[arg(long, value_name = "VERSION", env = "PROXY_MIN_TLS", default_value = "1.2",
+          value_parser = ["1.2", "1.3"])]
+    pub min_tls: String,
+
     /// Time a client gets to complete the TLS handshake, such as 10s or 500ms.
     #[arg(long, value_name = "DURATION", env = "PROXY_HANDSHAKE_TIMEOUT",
           default_value = "10s", value_parser = humantime::parse_duration)]

@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use mixer_tls::ServerTlsFiles;
+use mixer_tls::{ServerTlsFiles, TlsVersion};
 
 use crate::cli::Args;
+use crate::policy::{AllowParseError, AllowRule};
 use crate::route::{Route, RouteParseError};
 
 /// Everything the proxy needs to run, checked for consistency.
@@ -27,6 +28,10 @@ pub struct ProxyConfig {
     pub max_connections: usize,
     /// Maximum open connections per route, unless a route sets its own.
     pub max_connections_per_route: Option<usize>,
+    /// Access rules on client certificates, scoped or global.
+    pub allow: Vec<AllowRule>,
+    /// Lowest TLS version accepted.
+    pub min_tls: TlsVersion,
 }
 
 /// A command line that does not form a valid configuration.
@@ -35,6 +40,17 @@ pub enum ConfigError {
     /// A route did not parse.
     #[error(transparent)]
     Route(#[from] RouteParseError),
+    /// An `--allow` value did not parse.
+    #[error(transparent)]
+    Allow(#[from] AllowParseError),
+    /// An `--allow` rule names a listen address no route has.
+    #[error(
+        "--allow {rule}: no --route listens on {scope}; use a listen address as written in --route"
+    )]
+    UnknownScope {
+        rule: String,
+        scope: std::net::SocketAddr,
+    },
     /// Two routes listen on one address.
     #[error("listen address {0} appears in more than one route; give each route its own port")]
     DuplicateListen(std::net::SocketAddr),
@@ -92,6 +108,26 @@ impl ProxyConfig {
             });
         }
 
+        let allow = args
+            .allow
+            .iter()
+            .map(|text| text.parse::<AllowRule>())
+            .collect::<Result<Vec<_>, _>>()?;
+        for rule in &allow {
+            if let Some(scope) = rule.scope {
+                if !routes.iter().any(|route| route.listen == scope) {
+                    return Err(ConfigError::UnknownScope {
+                        rule: rule.to_string(),
+                        scope,
+                    });
+                }
+            }
+        }
+        let min_tls = match args.min_tls.as_str() {
+            "1.3" => TlsVersion::Tls13,
+            _ => TlsVersion::Tls12,
+        };
+
         Ok(Self {
             routes,
             tls_files: ServerTlsFiles {
@@ -106,6 +142,8 @@ impl ProxyConfig {
             idle_timeout: args.idle_timeout,
             max_connections: args.max_connections,
             max_connections_per_route: args.max_connections_per_route,
+            allow,
+            min_tls,
         })
     }
 }

@@ -9,6 +9,8 @@ mod connection;
 pub mod copy;
 mod idle;
 pub mod limits;
+pub mod policy;
+mod reload;
 pub mod route;
 mod tls;
 
@@ -25,8 +27,11 @@ use crate::cli::Args;
 use crate::config::ProxyConfig;
 use crate::connection::{serve_connection, ConnectionContext};
 use crate::limits::Admission;
+use crate::policy::Allowlist;
 use crate::route::Route;
-use crate::tls::SharedServerConfig;
+use crate::tls::TlsState;
+
+pub use crate::reload::TlsReloader;
 
 /// Time cut connections get to notice the cut and log their end.
 const CUT_GRACE: Duration = Duration::from_secs(2);
@@ -55,7 +60,7 @@ pub async fn serve(args: Args) -> anyhow::Result<()> {
 #[derive(Debug)]
 pub struct Proxy {
     config: ProxyConfig,
-    tls: SharedServerConfig,
+    tls: Arc<TlsState>,
     listeners: Vec<(Arc<Route>, TcpListener)>,
 }
 
@@ -72,7 +77,12 @@ impl Proxy {
     /// Loads the TLS files and binds one listener per route. Fails with the
     /// file or address at fault.
     pub fn bind(config: ProxyConfig) -> anyhow::Result<Self> {
-        let tls = tls::load_server_config(&config.tls_files)?;
+        let route_options = config
+            .routes
+            .iter()
+            .map(|route| route_tls_options(&config, route))
+            .collect();
+        let tls = Arc::new(TlsState::load(&config.tls_files, route_options)?);
         let mut listeners = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let listener = mixer_runtime::bind_listener(route.listen)?;
@@ -83,6 +93,11 @@ impl Proxy {
             tls,
             listeners,
         })
+    }
+
+    /// Returns a handle that reloads the TLS files while the proxy runs.
+    pub fn tls_reloader(&self) -> TlsReloader {
+        TlsReloader::new(self.tls.clone())
     }
 
     /// Returns the bound address of each route, in route order; useful when a
@@ -103,7 +118,7 @@ impl Proxy {
         let mut acceptors = Vec::with_capacity(self.listeners.len());
         let global_slots = Arc::new(tokio::sync::Semaphore::new(self.config.max_connections));
 
-        for (route, listener) in self.listeners {
+        for (index, (route, listener)) in self.listeners.into_iter().enumerate() {
             let local = listener
                 .local_addr()
                 .map(|a| a.to_string())
@@ -127,7 +142,7 @@ impl Proxy {
             let ctx = ConnectionContext {
                 route,
                 idle_timeout,
-                tls: self.tls.clone(),
+                tls: self.tls.route_config(index),
                 handshake_timeout: self.config.handshake_timeout,
                 connect_timeout: self.config.connect_timeout,
                 cut: cut.clone(),
@@ -153,6 +168,19 @@ impl Proxy {
         }
         connections.close();
         drain(&connections, &cut, self.config.drain_timeout).await
+    }
+}
+
+/// The TLS settings of one route: the minimum version and its allowlist.
+fn route_tls_options(config: &ProxyConfig, route: &Route) -> mixer_tls::ServerTlsOptions {
+    let allowlist = Allowlist::for_route(&config.allow, route.listen);
+    match &allowlist {
+        Some(list) => tracing::info!(route = %route, allow = %list.describe(), "route allowlist"),
+        None => tracing::info!(route = %route, "route admits any certificate from the client CA"),
+    }
+    mixer_tls::ServerTlsOptions {
+        min_version: config.min_tls,
+        policy: allowlist.map(|list| Arc::new(list) as Arc<dyn mixer_tls::ClientPolicy>),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The proxy's TLS material: loaded once at start-up, reported in the log,
-//! and shared by every listener through a swappable config.
+//! The proxy's TLS material: loaded at start-up and on reload, reported in
+//! the log, and shared with each route through a swappable config.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -14,12 +14,61 @@ use mixer_tls::{
 /// that already finished their handshake untouched.
 pub type SharedServerConfig = Arc<ArcSwap<ServerConfig>>;
 
-/// Loads the TLS files, logs what was loaded, and builds a config.
-pub fn load_server_config(files: &ServerTlsFiles) -> Result<SharedServerConfig, ConfigError> {
+/// The TLS files and one config per route, built from the same material so
+/// that every route serves the same certificate.
+#[derive(Debug)]
+pub struct TlsState {
+    files: ServerTlsFiles,
+    routes: Vec<(ServerTlsOptions, SharedServerConfig)>,
+}
+
+impl TlsState {
+    /// Loads the files, logs what was loaded, and builds one config for
+    /// each entry of `route_options`, in the same order.
+    pub fn load(
+        files: &ServerTlsFiles,
+        route_options: Vec<ServerTlsOptions>,
+    ) -> Result<Self, ConfigError> {
+        let configs = build_configs(files, &route_options)?;
+        let routes = route_options
+            .into_iter()
+            .zip(configs)
+            .map(|(options, config)| (options, Arc::new(ArcSwap::new(config))))
+            .collect();
+        Ok(Self {
+            files: files.clone(),
+            routes,
+        })
+    }
+
+    /// Returns the swappable config of route `index`.
+    pub fn route_config(&self, index: usize) -> SharedServerConfig {
+        self.routes[index].1.clone()
+    }
+
+    /// Loads the files again and, only when every route's config builds,
+    /// swaps all of them in. On error the old configs stay in use.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let options: Vec<ServerTlsOptions> =
+            self.routes.iter().map(|(opts, _)| opts.clone()).collect();
+        let configs = build_configs(&self.files, &options)?;
+        for ((_, shared), config) in self.routes.iter().zip(configs) {
+            shared.store(config);
+        }
+        Ok(())
+    }
+}
+
+fn build_configs(
+    files: &ServerTlsFiles,
+    route_options: &[ServerTlsOptions],
+) -> Result<Vec<Arc<ServerConfig>>, ConfigError> {
     let material = ServerMaterial::load(files)?;
     log_material(&material);
-    let config = material.server_config(&ServerTlsOptions::default())?;
-    Ok(Arc::new(ArcSwap::new(config)))
+    route_options
+        .iter()
+        .map(|options| material.server_config(options))
+        .collect()
 }
 
 fn log_material(material: &ServerMaterial) {
