@@ -56,6 +56,20 @@ pub struct Args {
     )]
     pub client_ca: PathBuf,
 
+    /// Certificate revocation list (PEM, may hold several, or one DER CRL);
+    /// repeat the flag for more files. Each CRL must be issued by a CA in
+    /// --client-ca, or the proxy does not start. Every certificate of the
+    /// client's chain is checked; a certificate whose issuer has no CRL
+    /// here is accepted. A CRL past its nextUpdate is still enforced and
+    /// logged as a warning at load and every hour.
+    #[arg(
+        long = "crl",
+        value_name = "FILE",
+        env = "PROXY_CRL",
+        value_delimiter = ','
+    )]
+    pub crls: Vec<PathBuf>,
+
     /// Admit only clients whose verified certificate matches a rule, given
     /// as [LISTEN=]KIND:PATTERN; repeat the flag for more rules. KIND is cn
     /// or ou (subject), dns or uri (subjectAltName), or spiffe (a SPIFFE

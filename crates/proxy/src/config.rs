@@ -134,7 +134,7 @@ impl ProxyConfig {
                 cert: args.cert.clone(),
                 key: args.key.clone(),
                 client_ca: args.client_ca.clone(),
-                crls: Vec::new(),
+                crls: args.crls.clone(),
             },
             handshake_timeout: args.handshake_timeout,
             connect_timeout: args.connect_timeout,

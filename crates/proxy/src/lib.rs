@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod copy;
+mod expiry;
 mod idle;
 pub mod limits;
 pub mod policy;
@@ -161,6 +162,11 @@ impl Proxy {
             max_connections = self.config.max_connections,
             "proxy ready"
         );
+
+        tokio::spawn(expiry::watch_crl_freshness(
+            self.tls.clone(),
+            shutdown.clone(),
+        ));
 
         shutdown.cancelled().await;
         for acceptor in &acceptors {

@@ -1,14 +1,13 @@
 //! The proxy's TLS material: loaded at start-up and on reload, reported in
 //! the log, and shared with each route through a swappable config.
 
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use mixer_tls::rustls::ServerConfig;
-use mixer_tls::{
-    CertificateSummary, ConfigError, ServerMaterial, ServerTlsFiles, ServerTlsOptions,
-};
+use mixer_tls::{ConfigError, CrlSummary, ServerMaterial, ServerTlsFiles, ServerTlsOptions};
+
+use crate::expiry::log_material;
 
 /// The server config new handshakes use. Replacing it leaves connections
 /// that already finished their handshake untouched.
@@ -20,6 +19,8 @@ pub type SharedServerConfig = Arc<ArcSwap<ServerConfig>>;
 pub struct TlsState {
     files: ServerTlsFiles,
     routes: Vec<(ServerTlsOptions, SharedServerConfig)>,
+    /// The CRLs in use, for the periodic nextUpdate check.
+    crls: Mutex<Vec<CrlSummary>>,
 }
 
 impl TlsState {
@@ -29,7 +30,7 @@ impl TlsState {
         files: &ServerTlsFiles,
         route_options: Vec<ServerTlsOptions>,
     ) -> Result<Self, ConfigError> {
-        let configs = build_configs(files, &route_options)?;
+        let (configs, crls) = build_configs(files, &route_options)?;
         let routes = route_options
             .into_iter()
             .zip(configs)
@@ -38,6 +39,7 @@ impl TlsState {
         Ok(Self {
             files: files.clone(),
             routes,
+            crls: Mutex::new(crls),
         })
     }
 
@@ -51,62 +53,32 @@ impl TlsState {
     pub fn reload(&self) -> Result<(), ConfigError> {
         let options: Vec<ServerTlsOptions> =
             self.routes.iter().map(|(opts, _)| opts.clone()).collect();
-        let configs = build_configs(&self.files, &options)?;
+        let (configs, crls) = build_configs(&self.files, &options)?;
         for ((_, shared), config) in self.routes.iter().zip(configs) {
             shared.store(config);
         }
+        *self.crls.lock().unwrap_or_else(|e| e.into_inner()) = crls;
         Ok(())
     }
+
+    /// Returns the summaries of the CRLs in use.
+    pub fn crls(&self) -> Vec<CrlSummary> {
+        self.crls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
+
+/// Configs for each route, and the CRLs they check.
+type Built = (Vec<Arc<ServerConfig>>, Vec<CrlSummary>);
 
 fn build_configs(
     files: &ServerTlsFiles,
     route_options: &[ServerTlsOptions],
-) -> Result<Vec<Arc<ServerConfig>>, ConfigError> {
+) -> Result<Built, ConfigError> {
     let material = ServerMaterial::load(files)?;
     log_material(&material);
-    route_options
+    let configs = route_options
         .iter()
         .map(|options| material.server_config(options))
-        .collect()
-}
-
-fn log_material(material: &ServerMaterial) {
-    let now = SystemTime::now();
-    for cert in &material.chain {
-        log_certificate(
-            "server chain",
-            &material.files.cert.display().to_string(),
-            cert,
-            now,
-        );
-    }
-    for ca in &material.client_cas {
-        log_certificate(
-            "client CA",
-            &material.files.client_ca.display().to_string(),
-            ca,
-            now,
-        );
-    }
-}
-
-fn log_certificate(role: &str, file: &str, cert: &CertificateSummary, now: SystemTime) {
-    match cert.remaining(now) {
-        Some(left) => tracing::info!(
-            role,
-            file,
-            subject = %cert.subject,
-            not_after = %cert.not_after_rfc3339(),
-            days_left = left.as_secs() / 86_400,
-            "certificate loaded"
-        ),
-        None => tracing::warn!(
-            role,
-            file,
-            subject = %cert.subject,
-            not_after = %cert.not_after_rfc3339(),
-            "certificate has expired"
-        ),
-    }
+        .collect::<Result<_, _>>()?;
+    Ok((configs, material.crl_summaries.clone()))
 }
