@@ -95,6 +95,20 @@ pub struct Args {
           value_parser = ["1.2", "1.3"])]
     pub min_tls: String,
 
+    /// Warn at every load when a certificate (own chain or client CA)
+    /// expires within this time, such as 30d.
+    #[arg(long, value_name = "DURATION", env = "PROXY_EXPIRY_WARNING",
+          default_value = "30d", value_parser = humantime::parse_duration)]
+    pub expiry_warning: Duration,
+
+    /// After a watched TLS file changes, wait until no further change has
+    /// come for this long before reloading, such as 500ms. A reload that
+    /// fails, as with a certificate written before its key, is retried
+    /// after the same wait, up to five attempts in all.
+    #[arg(long, value_name = "DURATION", env = "PROXY_RELOAD_DEBOUNCE",
+          default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub reload_debounce: Duration,
+
     /// Time a client gets to complete the TLS handshake, such as 10s or 500ms.
     #[arg(long, value_name = "DURATION", env = "PROXY_HANDSHAKE_TIMEOUT",
           default_value = "10s", value_parser = humantime::parse_duration)]

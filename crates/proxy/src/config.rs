@@ -32,6 +32,10 @@ pub struct ProxyConfig {
     pub allow: Vec<AllowRule>,
     /// Lowest TLS version accepted.
     pub min_tls: TlsVersion,
+    /// Certificates expiring within this time are warned about.
+    pub expiry_warning: Duration,
+    /// Quiet time after a file change before the reload.
+    pub reload_debounce: Duration,
 }
 
 /// A command line that does not form a valid configuration.
@@ -78,7 +82,7 @@ impl ProxyConfig {
         }
         let mut seen = HashSet::new();
         for route in &routes {
-            // Port 0 asks the kernel for a fresh port, so it never collides.
+            // Port 0 requests a fresh port from the kernel, so it never collides.
             if route.listen.port() != 0 && !seen.insert(route.listen) {
                 return Err(ConfigError::DuplicateListen(route.listen));
             }
@@ -87,6 +91,7 @@ impl ProxyConfig {
         for (flag, value) in [
             ("handshake-timeout", args.handshake_timeout),
             ("connect-timeout", args.connect_timeout),
+            ("reload-debounce", args.reload_debounce),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroTimeout { flag });
@@ -144,6 +149,8 @@ impl ProxyConfig {
             max_connections_per_route: args.max_connections_per_route,
             allow,
             min_tls,
+            expiry_warning: args.expiry_warning,
+            reload_debounce: args.reload_debounce,
         })
     }
 }

@@ -13,8 +13,9 @@ use crate::tls::TlsState;
 /// commonly reissued daily or weekly, so an hour finds a stale one early.
 const CRL_CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Logs the own chain, the client CAs and the CRLs of `material`.
-pub(crate) fn log_material(material: &ServerMaterial) {
+/// Logs the own chain, the client CAs and the CRLs of `material`, with a
+/// warning for each certificate that expires within `warning`.
+pub(crate) fn log_material(material: &ServerMaterial, warning: Duration) {
     let now = SystemTime::now();
     for cert in &material.chain {
         log_certificate(
@@ -22,6 +23,7 @@ pub(crate) fn log_material(material: &ServerMaterial) {
             &material.files.cert.display().to_string(),
             cert,
             now,
+            warning,
         );
     }
     for ca in &material.client_cas {
@@ -30,6 +32,7 @@ pub(crate) fn log_material(material: &ServerMaterial) {
             &material.files.client_ca.display().to_string(),
             ca,
             now,
+            warning,
         );
     }
     for (path, count) in &material.crl_files {
@@ -40,23 +43,47 @@ pub(crate) fn log_material(material: &ServerMaterial) {
     }
 }
 
-fn log_certificate(role: &str, file: &str, cert: &CertificateSummary, now: SystemTime) {
-    match cert.remaining(now) {
-        Some(left) => tracing::info!(
-            role,
-            file,
-            subject = %cert.subject,
-            not_after = %cert.not_after_rfc3339(),
-            days_left = left.as_secs() / 86_400,
-            "certificate loaded"
-        ),
-        None => tracing::warn!(
-            role,
-            file,
-            subject = %cert.subject,
-            not_after = %cert.not_after_rfc3339(),
+fn log_certificate(
+    role: &str,
+    file: &str,
+    cert: &CertificateSummary,
+    now: SystemTime,
+    warning: Duration,
+) {
+    let Some(left) = cert.remaining(now) else {
+        let consequence = if role == "client CA" {
+            "client CA has expired; client certificates that chain only to it are rejected"
+        } else {
             "certificate has expired"
-        ),
+        };
+        tracing::warn!(
+            role,
+            file,
+            subject = %cert.subject,
+            not_after = %cert.not_after_rfc3339(),
+            "{consequence}"
+        );
+        return;
+    };
+    let days_left = left.as_secs() / 86_400;
+    if left < warning {
+        tracing::warn!(
+            role,
+            file,
+            subject = %cert.subject,
+            not_after = %cert.not_after_rfc3339(),
+            days_left,
+            "certificate expires soon; renew it"
+        );
+    } else {
+        tracing::info!(
+            role,
+            file,
+            subject = %cert.subject,
+            not_after = %cert.not_after_rfc3339(),
+            days_left,
+            "certificate loaded"
+        );
     }
 }
 

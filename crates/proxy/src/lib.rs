@@ -33,6 +33,7 @@ use crate::route::Route;
 use crate::tls::TlsState;
 
 pub use crate::reload::TlsReloader;
+pub use crate::tls::TlsLoadError;
 
 /// Time cut connections get to notice the cut and log their end.
 const CUT_GRACE: Duration = Duration::from_secs(2);
@@ -53,6 +54,8 @@ pub async fn serve(args: Args) -> anyhow::Result<()> {
     let proxy = Proxy::bind(config)?;
     let shutdown =
         mixer_runtime::cancel_on_shutdown_signal().context("cannot install signal handlers")?;
+    reload::reload_on_sighup(proxy.tls_reloader(), shutdown.clone())
+        .context("cannot install the SIGHUP handler")?;
     proxy.run(shutdown).await;
     Ok(())
 }
@@ -62,6 +65,7 @@ pub async fn serve(args: Args) -> anyhow::Result<()> {
 pub struct Proxy {
     config: ProxyConfig,
     tls: Arc<TlsState>,
+    watch: Option<reload::FileWatch>,
     listeners: Vec<(Arc<Route>, TcpListener)>,
 }
 
@@ -83,15 +87,28 @@ impl Proxy {
             .iter()
             .map(|route| route_tls_options(&config, route))
             .collect();
-        let tls = Arc::new(TlsState::load(&config.tls_files, route_options)?);
+        let tls = Arc::new(TlsState::load(
+            &config.tls_files,
+            route_options,
+            config.expiry_warning,
+        )?);
         let mut listeners = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let listener = mixer_runtime::bind_listener(route.listen)?;
             listeners.push((Arc::new(route.clone()), listener));
         }
+        let watch = match reload::FileWatch::start(&config.tls_files) {
+            Ok(watch) => Some(watch),
+            Err(err) => {
+                // SIGHUP still reloads, so the proxy serves on.
+                tracing::error!(error = %err, "cannot watch TLS files; reload with SIGHUP instead");
+                None
+            }
+        };
         Ok(Self {
             config,
             tls,
+            watch,
             listeners,
         })
     }
@@ -163,6 +180,13 @@ impl Proxy {
             "proxy ready"
         );
 
+        if let Some(watch) = self.watch {
+            tokio::spawn(watch.run(
+                TlsReloader::new(self.tls.clone()),
+                self.config.reload_debounce,
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(expiry::watch_crl_freshness(
             self.tls.clone(),
             shutdown.clone(),

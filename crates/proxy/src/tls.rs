@@ -1,7 +1,9 @@
 //! The proxy's TLS material: loaded at start-up and on reload, reported in
 //! the log, and shared with each route through a swappable config.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use mixer_tls::rustls::ServerConfig;
@@ -13,12 +15,26 @@ use crate::expiry::log_material;
 /// that already finished their handshake untouched.
 pub type SharedServerConfig = Arc<ArcSwap<ServerConfig>>;
 
+/// TLS files that cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsLoadError {
+    /// A file did not load, or the files do not fit together.
+    #[error(transparent)]
+    Tls(#[from] ConfigError),
+    /// The proxy's own certificate has expired, so every client would
+    /// reject it.
+    #[error("certificate {path} expired at {not_after}; install a renewed certificate and key")]
+    ExpiredLeaf { path: PathBuf, not_after: String },
+}
+
 /// The TLS files and one config per route, built from the same material so
 /// that every route serves the same certificate.
 #[derive(Debug)]
 pub struct TlsState {
     files: ServerTlsFiles,
     routes: Vec<(ServerTlsOptions, SharedServerConfig)>,
+    /// Certificates expiring within this time are warned about.
+    expiry_warning: Duration,
     /// The CRLs in use, for the periodic nextUpdate check.
     crls: Mutex<Vec<CrlSummary>>,
 }
@@ -29,8 +45,9 @@ impl TlsState {
     pub fn load(
         files: &ServerTlsFiles,
         route_options: Vec<ServerTlsOptions>,
-    ) -> Result<Self, ConfigError> {
-        let (configs, crls) = build_configs(files, &route_options)?;
+        expiry_warning: Duration,
+    ) -> Result<Self, TlsLoadError> {
+        let (configs, crls) = build_configs(files, &route_options, expiry_warning)?;
         let routes = route_options
             .into_iter()
             .zip(configs)
@@ -39,6 +56,7 @@ impl TlsState {
         Ok(Self {
             files: files.clone(),
             routes,
+            expiry_warning,
             crls: Mutex::new(crls),
         })
     }
@@ -50,10 +68,10 @@ impl TlsState {
 
     /// Loads the files again and, only when every route's config builds,
     /// swaps all of them in. On error the old configs stay in use.
-    pub fn reload(&self) -> Result<(), ConfigError> {
+    pub fn reload(&self) -> Result<(), TlsLoadError> {
         let options: Vec<ServerTlsOptions> =
             self.routes.iter().map(|(opts, _)| opts.clone()).collect();
-        let (configs, crls) = build_configs(&self.files, &options)?;
+        let (configs, crls) = build_configs(&self.files, &options, self.expiry_warning)?;
         for ((_, shared), config) in self.routes.iter().zip(configs) {
             shared.store(config);
         }
@@ -73,9 +91,18 @@ type Built = (Vec<Arc<ServerConfig>>, Vec<CrlSummary>);
 fn build_configs(
     files: &ServerTlsFiles,
     route_options: &[ServerTlsOptions],
-) -> Result<Built, ConfigError> {
+    expiry_warning: Duration,
+) -> Result<Built, TlsLoadError> {
     let material = ServerMaterial::load(files)?;
-    log_material(&material);
+    if let Some(leaf) = material.chain.first() {
+        if leaf.remaining(SystemTime::now()).is_none() {
+            return Err(TlsLoadError::ExpiredLeaf {
+                path: files.cert.clone(),
+                not_after: leaf.not_after_rfc3339(),
+            });
+        }
+    }
+    log_material(&material, expiry_warning);
     let configs = route_options
         .iter()
         .map(|options| material.server_config(options))

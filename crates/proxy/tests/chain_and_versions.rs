@@ -154,7 +154,7 @@ async fn tls11_and_tls10_are_never_accepted() {
             !output.status.success(),
             "{flag} handshake succeeded: {text}"
         );
-        // rustls answers an old ClientHello with a handshake_failure alert.
+        // rustls rejects an old ClientHello with a handshake_failure alert.
         assert!(text.contains("alert handshake failure"), "{flag}: {text}");
         assert!(text.contains("Cipher is (NONE)"), "{flag}: {text}");
     }
