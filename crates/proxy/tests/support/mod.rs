@@ -60,7 +60,7 @@ impl Pki {
         write(self.dir.path(), name, contents)
     }
 
-    /// The flags that point the proxy at this PKI.
+    /// Returns the flags that point the proxy at this PKI.
     pub fn tls_args(&self) -> Vec<String> {
         vec![
             "--cert".into(),
@@ -79,7 +79,7 @@ impl Pki {
             .expect("client cert")
     }
 
-    /// A client config that trusts the root and presents `issued`.
+    /// Builds a client config that trusts the root and presents `issued`.
     pub fn client_config(&self, issued: &Issued) -> Arc<ClientConfig> {
         client_config_with_chain(
             &self.root.cert_der(),
@@ -90,7 +90,8 @@ impl Pki {
     }
 }
 
-/// The spec of a proxy certificate valid for `localhost` and 127.0.0.1.
+/// Returns the spec of a proxy certificate valid for `localhost` and
+/// 127.0.0.1.
 pub fn server_spec() -> LeafSpec {
     let mut spec = LeafSpec::new("proxy", Usage::Server, 30);
     spec.dns_names.push("localhost".into());
@@ -105,8 +106,8 @@ pub fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     path
 }
 
-/// A client config trusting `root_der`, presenting `chain` (leaf first) with
-/// the PKCS#8 key `key_pem`, limited to `versions`.
+/// Builds a client config that trusts `root_der` and presents `chain`
+/// (leaf first) with the PKCS#8 key `key_pem`, limited to `versions`.
 pub fn client_config_with_chain(
     root_der: &[u8],
     chain: Vec<Vec<u8>>,
@@ -155,7 +156,7 @@ impl RunningProxy {
         }
     }
 
-    /// The listen address of the first route.
+    /// Returns the listen address of the first route.
     pub fn addr(&self) -> SocketAddr {
         self.addrs[0]
     }
@@ -175,8 +176,8 @@ pub fn route_to(upstream: SocketAddr) -> Vec<String> {
     vec!["--route".into(), format!("127.0.0.1:0={upstream}")]
 }
 
-/// An echo server on loopback: every byte comes back, and a FIN is
-/// answered with a FIN once the echo is written.
+/// Starts an echo server on loopback. Every byte is sent back, and after a
+/// FIN from the peer the server sends its own FIN once the echo is written.
 pub async fn echo_upstream() -> (SocketAddr, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind echo");
     let addr = listener.local_addr().expect("echo addr");
