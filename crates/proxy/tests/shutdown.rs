@@ -157,3 +157,33 @@ fn binary_exits_zero_after_sigterm() {
     assert!(stopped.contains("\"cut\":0"), "{stopped}");
     assert_eq!(proxy.wait(STEP).code(), Some(0));
 }
+
+#[tokio::test]
+async fn handshake_in_progress_is_cut_at_drain_timeout() {
+    let pki = Pki::new();
+    let (upstream, _echo) = echo_upstream().await;
+    let mut args = args(&pki, upstream, "500ms");
+    args.extend(["--handshake-timeout".to_string(), "60s".to_string()]);
+    let proxy = RunningProxy::start(&args);
+
+    // Five bytes of a TLS record header, then nothing: the handshake would
+    // wait a minute, far past the drain timeout.
+    let mut stalled = tokio::net::TcpStream::connect(proxy.addr())
+        .await
+        .expect("tcp connect");
+    stalled.write_all(&[22, 3, 1, 0, 200]).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let report = tokio::time::timeout(STEP, proxy.stop())
+        .await
+        .expect("proxy stops soon after the drain timeout");
+    assert_eq!(report.drained, 0);
+    assert_eq!(report.cut, 1);
+
+    // The cut ends the handshake itself, not only the count.
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(STEP, stalled.read(&mut buf))
+        .await
+        .expect("stalled connection is closed by the cut");
+    assert!(matches!(read, Ok(0) | Err(_)), "read {read:?}");
+}
