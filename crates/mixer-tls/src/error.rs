@@ -87,6 +87,17 @@ pub enum ConfigError {
     #[error("cannot use the CRLs with the CAs in {ca}: {detail}")]
     Revocation { ca: PathBuf, detail: String },
 
+    /// A CRL was issued by none of the client CAs, so it would check nothing.
+    #[error(
+        "CRL {path} was issued by {issuer}, which is not a CA in {ca}; \
+         give the CRL of a configured client CA or add its CA to the client CA file"
+    )]
+    UnknownCrlIssuer {
+        path: PathBuf,
+        issuer: String,
+        ca: PathBuf,
+    },
+
     /// rustls rejected the combination of settings.
     #[error("invalid TLS settings: {0}")]
     Rustls(#[from] rustls::Error),

@@ -28,15 +28,20 @@ impl CertificateSummary {
 
     /// Returns `not_after` as an RFC 3339 timestamp in UTC.
     pub fn not_after_rfc3339(&self) -> String {
-        x509_parser::time::ASN1Time::from_timestamp(self.not_after)
-            .ok()
-            .and_then(|t| {
-                t.to_datetime()
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_else(|| self.not_after.to_string())
+        rfc3339(self.not_after)
     }
+}
+
+/// Formats seconds since the Unix epoch as an RFC 3339 timestamp in UTC.
+pub(crate) fn rfc3339(timestamp: i64) -> String {
+    x509_parser::time::ASN1Time::from_timestamp(timestamp)
+        .ok()
+        .and_then(|t| {
+            t.to_datetime()
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| timestamp.to_string())
 }
 
 /// Reads the subject, issuer and validity of a DER certificate. Returns

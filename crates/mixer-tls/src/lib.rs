@@ -6,6 +6,7 @@
 
 mod classify;
 mod client;
+mod crl;
 mod error;
 mod identity;
 mod inspect;
@@ -16,6 +17,7 @@ mod verifier;
 
 pub use classify::{classify_handshake_error, HandshakeFailure};
 pub use client::{client_config, ClientTlsFiles};
+pub use crl::CrlSummary;
 pub use error::{ConfigError, LoadError};
 pub use identity::PeerIdentity;
 pub use inspect::{summarize_certificate, CertificateSummary};

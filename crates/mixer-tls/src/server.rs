@@ -9,6 +9,7 @@ use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::CertificateRevocationListDer;
 
+use crate::crl::{check_crls, CrlSummary};
 use crate::inspect::{summarize_certificate, CertificateSummary};
 use crate::keypair::{load_certified_key, root_store};
 use crate::pem::{load_crls, load_trust_anchors};
@@ -63,6 +64,8 @@ pub struct ServerMaterial {
     pub client_cas: Vec<CertificateSummary>,
     /// CRLs loaded, with the file each came from.
     pub crl_files: Vec<(PathBuf, usize)>,
+    /// Issuer, nextUpdate and size of every CRL loaded.
+    pub crl_summaries: Vec<CrlSummary>,
 }
 
 impl ServerMaterial {
@@ -82,8 +85,10 @@ impl ServerMaterial {
 
         let mut crls = Vec::new();
         let mut crl_files = Vec::new();
+        let mut crl_summaries = Vec::new();
         for path in &files.crls {
             let loaded = load_crls(path)?;
+            crl_summaries.extend(check_crls(path, &loaded, &anchors.certs, &files.client_ca)?);
             crl_files.push((path.clone(), loaded.len()));
             crls.extend(loaded);
         }
@@ -100,6 +105,7 @@ impl ServerMaterial {
                 .filter_map(summarize_certificate)
                 .collect(),
             crl_files,
+            crl_summaries,
         })
     }
 
@@ -117,11 +123,18 @@ impl ServerMaterial {
     ) -> Result<Arc<ServerConfig>, ConfigError> {
         let provider = crypto_provider();
 
+        // Revocation is checked for every certificate of the client chain,
+        // the rustls default. A certificate whose issuer has no CRL here is
+        // accepted (allow_unknown_revocation_status), so a CRL for the root
+        // does not force one for every intermediate. A CRL past its
+        // nextUpdate still revokes, since rustls ignores expiration by
+        // default; callers warn about stale CRLs instead.
         let webpki = WebPkiClientVerifier::builder_with_provider(
             self.client_roots.clone(),
             provider.clone(),
         )
         .with_crls(self.crls.iter().cloned())
+        .allow_unknown_revocation_status()
         .build()
         .map_err(|err| ConfigError::Revocation {
             ca: self.files.client_ca.clone(),

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::copy::{copy_both_ways, CopyOutcome, Side, Transfer};
+use crate::idle::{Activity, Tracked};
 use crate::metrics::{Outcome, RouteMetrics};
 use crate::reject::{reject, Rejection};
 use crate::route::{Route, Upstream};
@@ -26,7 +27,10 @@ pub(crate) struct ConnectionContext {
     pub tls: SharedServerConfig,
     pub handshake_timeout: Duration,
     pub connect_timeout: Duration,
-    /// Cancelled when the drain timeout has passed: open copies stop.
+    /// Quiet time after which the connection is closed, if any.
+    pub idle_timeout: Option<Duration>,
+    /// Cancelled when the drain timeout has passed, which ends handshakes,
+    /// upstream connects and copies still running.
     pub cut: CancellationToken,
     /// The route's metric handles, for the connection's counts and times.
     pub metrics: RouteMetrics,
@@ -56,7 +60,15 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     // Handshake, with the identity the client presented kept for the log.
     let acceptor = TlsAcceptor::from(ctx.tls.load_full());
     let handshake = tokio::time::timeout(ctx.handshake_timeout, acceptor.accept(stream));
-    let (result, presented) = capture_presented_identity(handshake).await;
+    let captured = tokio::select! {
+        captured = capture_presented_identity(handshake) => captured,
+        () = ctx.cut.cancelled() => {
+            ctx.metrics.connection_closed(Outcome::Cut, "drain_timeout");
+            tracing::warn!(outcome = "cut", reason = "drain_timeout", phase = "handshake", "connection closed");
+            return;
+        }
+    };
+    let (result, presented) = captured;
     let tls_stream = match result {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(err)) => {
@@ -101,12 +113,23 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     ctx.metrics.handshake_completed(handshake_done);
 
     // Upstream connect; the client gets a clean close_notify if it fails.
-    let upstream = match connect_upstream(&ctx.route.upstream, ctx.connect_timeout).await {
+    let connect = tokio::select! {
+        connect = connect_upstream(&ctx.route.upstream, ctx.connect_timeout) => connect,
+        () = ctx.cut.cancelled() => {
+            ctx.metrics.connection_closed(Outcome::Cut, "drain_timeout");
+            tracing::warn!(outcome = "cut", reason = "drain_timeout", phase = "connect", "connection closed");
+            return;
+        }
+    };
+    let upstream = match connect {
         Ok(upstream) => upstream,
         Err(err) => {
             let mut tls_stream = tls_stream;
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls_stream).await;
-            let detail = format!("cannot connect to {}: {err}", ctx.route.upstream);
+            let detail = format!(
+                "upstream unreachable: cannot connect to {}: {err}",
+                ctx.route.upstream
+            );
             let rejection = Rejection {
                 outcome: Outcome::UpstreamUnreachable,
                 reason: connect_failure_reason(&err),
@@ -133,30 +156,50 @@ async fn handle(stream: TcpStream, ctx: ConnectionContext) {
     );
 
     let upstream = ctx.metrics.count_upstream(upstream);
+    let activity = Activity::new();
+    let idle = async {
+        match ctx.idle_timeout {
+            Some(timeout) => activity.expired(timeout).await,
+            None => std::future::pending().await,
+        }
+    };
+    let copy = copy_both_ways(
+        Tracked::new(tls_stream, activity.clone()),
+        Tracked::new(upstream, activity.clone()),
+    );
     let transfer = tokio::select! {
-        transfer = copy_both_ways(tls_stream, upstream) => Some(transfer),
-        _ = ctx.cut.cancelled() => None,
+        transfer = copy => Ok(transfer),
+        () = ctx.cut.cancelled() => Err(StopReason::DrainTimeout),
+        () = idle => Err(StopReason::IdleTimeout),
     };
     let labels = close_labels(transfer.as_ref());
     ctx.metrics.connection_closed(labels.0, labels.1);
     log_close(&summary, transfer, started, labels);
 }
 
+/// Why the proxy ended a connection before both sides closed it.
+#[derive(Debug, Clone, Copy)]
+enum StopReason {
+    DrainTimeout,
+    IdleTimeout,
+}
+
 /// Returns the `outcome` and `reason` labels of a connection whose copy
-/// ended, or was cut (`None`) at the drain timeout.
-fn close_labels(transfer: Option<&Transfer>) -> (Outcome, &'static str) {
+/// ended, or that the proxy stopped itself at the drain or idle timeout.
+fn close_labels(transfer: Result<&Transfer, &StopReason>) -> (Outcome, &'static str) {
     match transfer.map(|t| &t.outcome) {
-        None => (Outcome::Cut, "drain_timeout"),
-        Some(CopyOutcome::Completed {
+        Err(StopReason::DrainTimeout) => (Outcome::Cut, "drain_timeout"),
+        Err(StopReason::IdleTimeout) => (Outcome::Timeout, "idle"),
+        Ok(CopyOutcome::Completed {
             first: Side::Client,
         }) => (Outcome::Ok, "client_closed_first"),
-        Some(CopyOutcome::Completed {
+        Ok(CopyOutcome::Completed {
             first: Side::Upstream,
         }) => (Outcome::Ok, "upstream_closed_first"),
-        Some(CopyOutcome::Failed {
+        Ok(CopyOutcome::Failed {
             side: Side::Client, ..
         }) => (Outcome::CopyError, "client"),
-        Some(CopyOutcome::Failed {
+        Ok(CopyOutcome::Failed {
             side: Side::Upstream,
             ..
         }) => (Outcome::CopyError, "upstream"),
@@ -235,20 +278,16 @@ impl SessionSummary {
 
 fn log_close(
     summary: &SessionSummary,
-    transfer: Option<Transfer>,
+    transfer: Result<Transfer, StopReason>,
     started: Instant,
     (outcome, reason): (Outcome, &'static str),
 ) {
-    let Some(transfer) = transfer else {
-        tracing::warn!(
-            client.cn = summary.identity.common_name(),
-            client.san = %summary.identity.alt_names(),
-            outcome = outcome.as_str(),
-            reason,
-            duration_ms = millis(started.elapsed()),
-            "connection closed"
-        );
-        return;
+    let transfer = match transfer {
+        Ok(transfer) => transfer,
+        Err(_) => {
+            log_stopped(summary, (outcome, reason), started);
+            return;
+        }
     };
     let error = match &transfer.outcome {
         CopyOutcome::Completed { .. } => None,
@@ -263,6 +302,22 @@ fn log_close(
         outcome = outcome.as_str(),
         reason,
         error,
+        "connection closed"
+    );
+}
+
+/// Logs a connection the proxy closed itself, at the drain or idle timeout.
+fn log_stopped(
+    summary: &SessionSummary,
+    (outcome, reason): (Outcome, &'static str),
+    started: Instant,
+) {
+    tracing::info!(
+        client.cn = summary.identity.common_name(),
+        client.san = %summary.identity.alt_names(),
+        outcome = outcome.as_str(),
+        reason,
+        duration_ms = millis(started.elapsed()),
         "connection closed"
     );
 }

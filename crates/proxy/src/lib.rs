@@ -7,8 +7,13 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod copy;
+mod expiry;
+mod idle;
+pub mod limits;
 pub mod metrics;
+pub mod policy;
 mod reject;
+mod reload;
 pub mod route;
 mod tls;
 
@@ -26,9 +31,14 @@ use tokio_util::task::TaskTracker;
 use crate::cli::Args;
 use crate::config::ProxyConfig;
 use crate::connection::{serve_connection, ConnectionContext};
+use crate::limits::Admission;
 use crate::metrics::ProxyMetrics;
+use crate::policy::Allowlist;
 use crate::route::Route;
-use crate::tls::SharedServerConfig;
+use crate::tls::TlsState;
+
+pub use crate::reload::TlsReloader;
+pub use crate::tls::TlsLoadError;
 
 /// Time cut connections get to notice the cut and log their end.
 const CUT_GRACE: Duration = Duration::from_secs(2);
@@ -65,6 +75,8 @@ pub async fn serve(args: Args) -> anyhow::Result<()> {
     let proxy = Proxy::bind_observed(config, metrics, readiness)?;
     let shutdown =
         mixer_runtime::cancel_on_shutdown_signal().context("cannot install signal handlers")?;
+    reload::reload_on_sighup(proxy.tls_reloader(), shutdown.clone())
+        .context("cannot install the SIGHUP handler")?;
     proxy.run(shutdown).await;
     Ok(())
 }
@@ -73,7 +85,8 @@ pub async fn serve(args: Args) -> anyhow::Result<()> {
 #[derive(Debug)]
 pub struct Proxy {
     config: ProxyConfig,
-    tls: SharedServerConfig,
+    tls: Arc<TlsState>,
+    watch: Option<reload::FileWatch>,
     listeners: Vec<(Arc<Route>, TcpListener)>,
     metrics: Arc<ProxyMetrics>,
     readiness: Readiness,
@@ -104,19 +117,43 @@ impl Proxy {
         metrics: Arc<ProxyMetrics>,
         readiness: Readiness,
     ) -> anyhow::Result<Self> {
-        let tls = tls::load_server_config(&config.tls_files, &metrics)?;
+        let route_options = config
+            .routes
+            .iter()
+            .map(|route| route_tls_options(&config, route))
+            .collect();
+        let tls = Arc::new(TlsState::load(
+            &config.tls_files,
+            route_options,
+            config.expiry_warning,
+            metrics.clone(),
+        )?);
         let mut listeners = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let listener = mixer_runtime::bind_listener(route.listen)?;
             listeners.push((Arc::new(route.clone()), listener));
         }
+        let watch = match reload::FileWatch::start(&config.tls_files) {
+            Ok(watch) => Some(watch),
+            Err(err) => {
+                // SIGHUP still reloads, so the proxy serves on.
+                tracing::error!(error = %err, "cannot watch TLS files; reload with SIGHUP instead");
+                None
+            }
+        };
         Ok(Self {
             config,
             tls,
+            watch,
             listeners,
             metrics,
             readiness,
         })
+    }
+
+    /// Returns a handle that reloads the TLS files while the proxy runs.
+    pub fn tls_reloader(&self) -> TlsReloader {
+        TlsReloader::new(self.tls.clone())
     }
 
     /// Returns the bound address of each route, in route order; useful when a
@@ -137,17 +174,34 @@ impl Proxy {
         let warnings = Arc::new(WarnLimiter::new(WARNING_INTERVAL));
         let summaries = tokio::spawn(warnings.clone().run_summaries());
         let mut acceptors = Vec::with_capacity(self.listeners.len());
+        let global_slots = Arc::new(tokio::sync::Semaphore::new(self.config.max_connections));
 
-        for (route, listener) in self.listeners {
+        for (index, (route, listener)) in self.listeners.into_iter().enumerate() {
             let local = listener
                 .local_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_default();
-            tracing::info!(listen.addr = %local, upstream = %route.upstream, "route listening");
+            let idle_timeout = route
+                .options
+                .idle_timeout
+                .unwrap_or(self.config.idle_timeout);
+            let route_max = route
+                .options
+                .max_connections
+                .or(self.config.max_connections_per_route);
+            tracing::info!(
+                listen.addr = %local,
+                upstream = %route.upstream,
+                idle_timeout = idle_timeout.map(|d| humantime::format_duration(d).to_string()),
+                max_connections = route_max,
+                "route listening"
+            );
+            let admission = Admission::new(global_slots.clone(), route_max);
             let ctx = ConnectionContext {
                 metrics: self.metrics.route(&route),
                 route,
-                tls: self.tls.clone(),
+                idle_timeout,
+                tls: self.tls.route_config(index),
                 handshake_timeout: self.config.handshake_timeout,
                 connect_timeout: self.config.connect_timeout,
                 cut: cut.clone(),
@@ -156,6 +210,7 @@ impl Proxy {
             acceptors.push(tokio::spawn(accept_loop(
                 listener,
                 ctx,
+                admission,
                 connections.clone(),
             )));
         }
@@ -163,9 +218,22 @@ impl Proxy {
             handshake_timeout = %humantime::format_duration(self.config.handshake_timeout),
             connect_timeout = %humantime::format_duration(self.config.connect_timeout),
             drain_timeout = %humantime::format_duration(self.config.drain_timeout),
+            max_connections = self.config.max_connections,
             "proxy ready"
         );
         self.readiness.set_ready();
+
+        if let Some(watch) = self.watch {
+            tokio::spawn(watch.run(
+                TlsReloader::new(self.tls.clone()),
+                self.config.reload_debounce,
+                shutdown.clone(),
+            ));
+        }
+        tokio::spawn(expiry::watch_crl_freshness(
+            self.tls.clone(),
+            shutdown.clone(),
+        ));
 
         shutdown.cancelled().await;
         self.readiness.set_not_ready();
@@ -180,10 +248,43 @@ impl Proxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: ConnectionContext, connections: TaskTracker) {
+/// The TLS settings of one route: the minimum version and its allowlist.
+fn route_tls_options(config: &ProxyConfig, route: &Route) -> mixer_tls::ServerTlsOptions {
+    let allowlist = Allowlist::for_route(&config.allow, route.listen);
+    match &allowlist {
+        Some(list) => tracing::info!(route = %route, allow = %list.describe(), "route allowlist"),
+        None => tracing::info!(route = %route, "route admits any certificate from the client CA"),
+    }
+    mixer_tls::ServerTlsOptions {
+        min_version: config.min_tls,
+        policy: allowlist.map(|list| Arc::new(list) as Arc<dyn mixer_tls::ClientPolicy>),
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: ConnectionContext,
+    admission: Admission,
+    connections: TaskTracker,
+) {
     loop {
         let (stream, client) = mixer_runtime::accept_with_backoff(&listener).await;
-        connections.spawn(serve_connection(stream, client, ctx.clone()));
+        match admission.try_admit() {
+            Ok(permits) => {
+                let ctx = ctx.clone();
+                connections.spawn(async move {
+                    serve_connection(stream, client, ctx).await;
+                    drop(permits);
+                });
+            }
+            Err(limit) => {
+                // Dropping the socket closes it before any TLS byte is read.
+                drop(stream);
+                ctx.metrics
+                    .connection_closed(metrics::Outcome::Limit, limit.label());
+                admission.log_rejection(limit, client);
+            }
+        }
     }
 }
 

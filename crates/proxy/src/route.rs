@@ -4,6 +4,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use crate::limits::RouteOptions;
+
 /// A host name or address and a port to forward to. The host is resolved at
 /// each connection, so an upstream that restarts with a new address is found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +23,15 @@ pub struct Route {
     pub listen: SocketAddr,
     /// Where decrypted bytes go.
     pub upstream: Upstream,
+    /// Limits written after the route, such as `;idle=30s`.
+    pub options: RouteOptions,
 }
 
 /// A route or upstream string that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "invalid route {input:?}: {problem}; expected LISTEN=UPSTREAM, such as 0.0.0.0:9000=mixer:9000"
+    "invalid route {input:?}: {problem}; expected LISTEN=UPSTREAM[;idle=DURATION][;max-connections=N], \
+     such as 0.0.0.0:9000=mixer:9000;idle=5m"
 )]
 pub struct RouteParseError {
     input: String,
@@ -46,7 +51,11 @@ impl FromStr for Route {
     type Err = RouteParseError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let trimmed = input.trim();
+        let (trimmed, options) = match input.trim().split_once(';') {
+            Some((route, options)) => (route, options),
+            None => (input.trim(), ""),
+        };
+        let options = RouteOptions::parse(options).map_err(|p| RouteParseError::new(input, p))?;
         let Some((listen, upstream)) = trimmed.split_once('=') else {
             return Err(RouteParseError::new(input, "missing '='"));
         };
@@ -58,7 +67,11 @@ impl FromStr for Route {
         })?;
         let upstream =
             parse_upstream(upstream.trim()).map_err(|p| RouteParseError::new(input, p))?;
-        Ok(Route { listen, upstream })
+        Ok(Route {
+            listen,
+            upstream,
+            options,
+        })
     }
 }
 
@@ -130,6 +143,21 @@ mod tests {
     }
 
     #[test]
+    fn parses_options_after_the_route() {
+        let route: Route = "127.0.0.1:9000=mixer:9000;idle=30s;max-connections=8"
+            .parse()
+            .unwrap();
+        assert_eq!(route.upstream.port, 9000);
+        assert_eq!(route.options.max_connections, Some(8));
+        assert_eq!(
+            route.options.idle_timeout,
+            Some(Some(std::time::Duration::from_secs(30)))
+        );
+        let plain: Route = "127.0.0.1:9000=mixer:9000".parse().unwrap();
+        assert_eq!(plain.options, RouteOptions::default());
+    }
+
+    #[test]
     fn parses_ipv6_on_both_sides() {
         let route: Route = "[::1]:9001=[fd00::2]:19001".parse().unwrap();
         assert_eq!(route.listen, "[::1]:9001".parse().unwrap());
@@ -149,6 +177,8 @@ mod tests {
             ("0.0.0.0:9000=[::1:9000", "unclosed"),
             ("0.0.0.0:9000=:9000", "not a host name"),
             ("0.0.0.0:9000=mi xer:9000", "not a host name"),
+            ("0.0.0.0:9000=mixer:9000;idle=never", "\"never\""),
+            ("0.0.0.0:9000=mixer:9000;limit=3", "unknown route option"),
         ];
         for (input, expected) in cases {
             let err = input.parse::<Route>().unwrap_err().to_string();

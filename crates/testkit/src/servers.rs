@@ -1,11 +1,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
+use clap::Parser;
 use mixer_tls::ServerTlsFiles;
+use proxy::cli::Args;
 use proxy::config::ProxyConfig;
-use proxy::route::{Route, Upstream};
 use proxy::Proxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,21 +44,26 @@ pub async fn start_mixer() -> Running {
 }
 
 /// Builds a proxy configuration with one route from an ephemeral loopback
-/// port to `upstream`, and timeouts short enough for tests.
+/// port to `upstream`, and timeouts short enough for tests. It goes through
+/// the command-line parser, so every other setting keeps its default.
 pub fn proxy_config(files: ServerTlsFiles, upstream: SocketAddr) -> ProxyConfig {
-    ProxyConfig {
-        routes: vec![Route {
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            upstream: Upstream {
-                host: upstream.ip().to_string(),
-                port: upstream.port(),
-            },
-        }],
-        tls_files: files,
-        handshake_timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        drain_timeout: Duration::from_secs(2),
-    }
+    let route = format!("127.0.0.1:0={upstream}");
+    let argv = [
+        "proxy".to_string(),
+        format!("--route={route}"),
+        format!("--cert={}", files.cert.display()),
+        format!("--key={}", files.key.display()),
+        format!("--client-ca={}", files.client_ca.display()),
+        "--handshake-timeout=5s".to_string(),
+        "--connect-timeout=5s".to_string(),
+        "--drain-timeout=2s".to_string(),
+    ];
+    let args =
+        Args::try_parse_from(argv).unwrap_or_else(|err| panic!("invalid test arguments: {err}"));
+    let mut config =
+        ProxyConfig::from_args(&args).unwrap_or_else(|err| panic!("invalid test config: {err}"));
+    config.tls_files.crls = files.crls;
+    config
 }
 
 /// Starts a proxy with `files` in front of `upstream`.
