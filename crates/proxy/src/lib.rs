@@ -177,10 +177,8 @@ impl Proxy {
         let global_slots = Arc::new(tokio::sync::Semaphore::new(self.config.max_connections));
 
         for (index, (route, listener)) in self.listeners.into_iter().enumerate() {
-            let local = listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
+            let route = with_bound_port(route, &listener);
+            let local = route.listen.to_string();
             let idle_timeout = route
                 .options
                 .idle_timeout
@@ -258,6 +256,20 @@ fn route_tls_options(config: &ProxyConfig, route: &Route) -> mixer_tls::ServerTl
     mixer_tls::ServerTlsOptions {
         min_version: config.min_tls,
         policy: allowlist.map(|list| Arc::new(list) as Arc<dyn mixer_tls::ClientPolicy>),
+    }
+}
+
+/// Returns the route with the port its listener actually bound, so that
+/// logs and metric labels of a route configured with port 0 name the real
+/// port.
+fn with_bound_port(route: Arc<Route>, listener: &TcpListener) -> Arc<Route> {
+    match listener.local_addr() {
+        Ok(bound) if bound != route.listen => {
+            let mut route = (*route).clone();
+            route.listen = bound;
+            Arc::new(route)
+        }
+        _ => route,
     }
 }
 

@@ -201,8 +201,8 @@ async fn metrics_count_real_traffic() {
 
     let proxy = Proxy::bind_observed(pki.config(upstream), metrics.clone(), readiness).unwrap();
     let proxy_addr = proxy.local_addrs()[0];
-    // The label is the route as configured, listen port 0 included.
-    let route = format!("127.0.0.1:0=127.0.0.1:{}", upstream.port());
+    // The label names the port the listener bound, not the configured 0.
+    let route = format!("{proxy_addr}=127.0.0.1:{}", upstream.port());
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(proxy.run(shutdown.clone()));
 
@@ -290,7 +290,7 @@ async fn unreachable_upstream_is_counted() {
 
     let proxy = Proxy::bind_observed(pki.config(closed), metrics.clone(), readiness).unwrap();
     let proxy_addr = proxy.local_addrs()[0];
-    let route = format!("127.0.0.1:0=127.0.0.1:{}", closed.port());
+    let route = format!("{proxy_addr}=127.0.0.1:{}", closed.port());
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(proxy.run(shutdown.clone()));
 
