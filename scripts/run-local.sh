@@ -4,6 +4,7 @@
 # and the service sending ROUNDS round trips on each port through the
 # proxy over mutual TLS. Creates certificates first if certs/ has none.
 # Stops everything it started, and exits with the service's status.
+# Ports 9000, 9001 and 18510 must be free on 127.0.0.1 and 127.0.0.2.
 #
 # Usage: scripts/run-local.sh            (ROUNDS=3 INTERVAL=1s by default)
 set -euo pipefail
@@ -24,7 +25,7 @@ fi
 
 echo "==> building mixer, proxy and service (release)"
 cargo build --release --locked -p mixer -p proxy -p service
-bin=target/release
+bin=${CARGO_TARGET_DIR:-target}/release
 
 pids=()
 stop_all() {
@@ -37,11 +38,17 @@ stop_all() {
 }
 trap stop_all EXIT
 
-# Waits up to 20 seconds for a line matching $2 in log file $1.
+# Waits up to 20 seconds for a line matching $2 in log file $1, written by
+# process $3; fails at once if that process exits first.
 wait_for_log() {
     for _ in $(seq 1 200); do
         if grep -q "$2" "$1" 2>/dev/null; then
             return 0
+        fi
+        if ! kill -0 "$3" 2>/dev/null; then
+            echo "$(basename "$1" .log) exited during start-up:" >&2
+            cat "$1" >&2
+            return 1
         fi
         sleep 0.1
     done
@@ -62,14 +69,14 @@ done
 echo "==> starting mixer on $MIXER_HOST (log: $LOG_DIR/mixer.log)"
 "$bin/mixer" "${mixer_listen[@]}" >"$LOG_DIR/mixer.log" 2>&1 &
 pids+=($!)
-wait_for_log "$LOG_DIR/mixer.log" "listening.*$MIXER_HOST:${PORTS[-1]}"
+wait_for_log "$LOG_DIR/mixer.log" "listening.*$MIXER_HOST:${PORTS[-1]}" "$!"
 
 echo "==> starting proxy on $PROXY_HOST (log: $LOG_DIR/proxy.log)"
 "$bin/proxy" "${proxy_routes[@]}" \
     --cert certs/proxy.crt --key certs/proxy.key --client-ca certs/ca.crt \
     >"$LOG_DIR/proxy.log" 2>&1 &
 pids+=($!)
-wait_for_log "$LOG_DIR/proxy.log" "proxy ready"
+wait_for_log "$LOG_DIR/proxy.log" "proxy ready" "$!"
 
 echo "==> service: $ROUNDS rounds on ports ${PORTS[*]} through the proxy"
 status=0

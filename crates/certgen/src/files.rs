@@ -31,18 +31,13 @@ pub enum WriteError {
     #[error("{0} already exists; pass --force to replace every certificate and key")]
     Exists(PathBuf),
     /// Writing a file failed.
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot write {path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
     /// rcgen rejected a parameter, such as an invalid DNS name.
-    #[error("cannot create certificate {name}: {source}")]
+    #[error("cannot create certificate {name}: {cause}")]
     Generate {
         name: &'static str,
-        #[source]
-        source: rcgen::Error,
+        cause: rcgen::Error,
     },
 }
 
@@ -75,12 +70,12 @@ pub fn write_bundle(options: &BundleOptions) -> Result<Vec<PathBuf>, WriteError>
             }
         }
     }
-    fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+    fs::create_dir_all(dir).map_err(|cause| WriteError::Io {
         path: dir.clone(),
-        source,
+        cause,
     })?;
 
-    let generate = |name| move |source| WriteError::Generate { name, source };
+    let generate = |name| move |cause| WriteError::Generate { name, cause };
     let ca = Authority::new_root("mixer-proxy CA", options.ca_days).map_err(generate("CA"))?;
 
     let mut proxy = leaf_spec("proxy", Usage::Server, options.leaf_days);
@@ -105,9 +100,9 @@ pub fn write_bundle(options: &BundleOptions) -> Result<Vec<PathBuf>, WriteError>
     let mut written = Vec::with_capacity(files.len());
     for (name, contents, secret) in files {
         let path = dir.join(name);
-        write_file(&path, contents.as_bytes(), secret).map_err(|source| WriteError::Io {
+        write_file(&path, contents.as_bytes(), secret).map_err(|cause| WriteError::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
         written.push(path);
     }

@@ -16,13 +16,12 @@ const LISTEN_BACKLOG: u32 = 1024;
 
 /// A listener that could not be bound, with its address.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {source}")]
+#[error("cannot listen on {addr}: {cause}")]
 pub struct BindError {
     /// The address that was requested.
     pub addr: SocketAddr,
     /// The operating system's reason.
-    #[source]
-    pub source: io::Error,
+    pub cause: io::Error,
 }
 
 /// Binds a TCP listener with SO_REUSEADDR, so a restarted server can bind
@@ -37,7 +36,7 @@ pub fn bind_listener(addr: SocketAddr) -> Result<TcpListener, BindError> {
         socket.bind(addr)?;
         socket.listen(LISTEN_BACKLOG)
     };
-    bind().map_err(|source| BindError { addr, source })
+    bind().map_err(|cause| BindError { addr, cause })
 }
 
 /// Turns on TCP_NODELAY, because mixer traffic is small latency-bound

@@ -8,12 +8,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read at all.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: io::Error },
 
     /// The file exists but has no bytes in it.
     #[error("{path} is empty: expected {expected}")]
@@ -72,12 +68,8 @@ pub enum ConfigError {
     KeyMismatch { cert: PathBuf, key: PathBuf },
 
     /// rustls rejected the key, for example an unsupported algorithm.
-    #[error("private key {key} cannot be used: {source}")]
-    UnusableKey {
-        key: PathBuf,
-        #[source]
-        source: rustls::Error,
-    },
+    #[error("private key {key} cannot be used: {cause}")]
+    UnusableKey { key: PathBuf, cause: rustls::Error },
 
     /// The CA file contained no certificate usable as a trust anchor.
     #[error("no usable CA certificate in {path}: {detail}")]

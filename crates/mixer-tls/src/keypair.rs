@@ -22,9 +22,9 @@ pub(crate) fn load_certified_key(
     let signing_key = provider
         .key_provider
         .load_private_key(key_der)
-        .map_err(|source| ConfigError::UnusableKey {
+        .map_err(|cause| ConfigError::UnusableKey {
             key: key.to_path_buf(),
-            source,
+            cause,
         })?;
 
     let certified_key = CertifiedKey::new(chain, signing_key);

@@ -122,9 +122,9 @@ struct SourceFile<'a> {
 
 impl<'a> SourceFile<'a> {
     fn read(path: &'a Path, expected: &'static str) -> Result<Self, LoadError> {
-        let mut bytes = fs::read(path).map_err(|source| LoadError::Read {
+        let mut bytes = fs::read(path).map_err(|cause| LoadError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         if bytes.starts_with(UTF8_BOM) {
             bytes.drain(..UTF8_BOM.len());

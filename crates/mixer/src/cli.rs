@@ -6,8 +6,8 @@ use mixer_runtime::LogFormat;
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version)]
 pub struct Args {
-    /// Address to listen on; repeat the flag for several ports. Replaces the
-    /// defaults when given.
+    /// Address to listen on, as IP:PORT (such as 0.0.0.0:9000); repeat the
+    /// flag for several ports. Replaces the defaults when given.
     #[arg(
         long = "listen",
         value_name = "ADDR",

@@ -35,7 +35,10 @@ pub async fn serve(args: Args) -> anyhow::Result<()> {
     .await?;
 
     let mut listeners = Vec::with_capacity(args.listen.len());
-    for addr in &args.listen {
+    for (index, addr) in args.listen.iter().enumerate() {
+        if args.listen[..index].contains(addr) {
+            anyhow::bail!("--listen {addr} is given more than once; give each port once");
+        }
         listeners.push(mixer_runtime::bind_listener(*addr)?);
     }
     let shutdown =

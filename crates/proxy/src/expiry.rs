@@ -27,13 +27,18 @@ pub(crate) fn log_material(material: &ServerMaterial, warning: Duration) {
         );
     }
     for ca in &material.client_cas {
-        log_certificate(
-            "client CA",
-            &material.files.client_ca.display().to_string(),
-            ca,
-            now,
-            warning,
-        );
+        let file = material.files.client_ca.display().to_string();
+        log_certificate("client CA", &file, ca, now, warning);
+        // A self-signed version 1 certificate, as `openssl x509 -req
+        // -signkey` makes, has no basicConstraints but is a usable root.
+        if !ca.is_ca && ca.subject != ca.issuer {
+            tracing::warn!(
+                file,
+                subject = %ca.subject,
+                "client CA file contains a certificate that is not a CA; clients it did not \
+                 sign are rejected as unknown_ca, so give the CA certificate instead"
+            );
+        }
     }
     for (path, count) in &material.crl_files {
         tracing::info!(file = %path.display(), crls = count, "CRL file loaded");

@@ -60,12 +60,13 @@ pub struct Args {
 
     /// Stop after N rounds and exit 0 only if every round trip succeeded
     /// [default: run until SIGTERM or SIGINT].
-    #[arg(long, value_name = "N", env = "SERVICE_COUNT")]
+    #[arg(long, value_name = "N", env = "SERVICE_COUNT",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
     /// Time one connect, handshake or round trip may take, such as 5s.
     #[arg(long, value_name = "DURATION", env = "SERVICE_TIMEOUT",
-          default_value = "5s", value_parser = humantime::parse_duration)]
+          default_value = "5s", value_parser = parse_positive_duration)]
     pub timeout: Duration,
 
     /// Size of each message in bytes.
@@ -97,4 +98,14 @@ pub enum Command {
         #[arg(long, value_name = "HOST:PORT", env = "SERVICE_ADMIN_LISTEN")]
         admin: Option<String>,
     },
+}
+
+/// Parses a duration such as `5s` and rejects zero, which would fail every
+/// round trip.
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|err| err.to_string())?;
+    if duration.is_zero() {
+        return Err("must be greater than zero, such as 5s".to_string());
+    }
+    Ok(duration)
 }

@@ -162,9 +162,13 @@ async fn round_trip(
             .await
             .map_err(describe_connect_error)?;
         let (_, session) = stream.get_ref();
+        let version = session.protocol_version().map(|v| format!("{v:?}"));
+        let key_exchange = session
+            .negotiated_key_exchange_group()
+            .map(|group| format!("{:?}", group.name()));
         tracing::info!(
-            tls.version = ?session.protocol_version(),
-            tls.kx = ?session.negotiated_key_exchange_group().map(|g| g.name()),
+            tls.version = version.as_deref().unwrap_or("-"),
+            tls.kx = key_exchange.as_deref().unwrap_or("-"),
             "connected"
         );
         *connection = Some(stream);
@@ -183,7 +187,7 @@ async fn round_trip(
     };
     match tokio::time::timeout(settings.timeout, exchange).await {
         Ok(Ok(_)) => {}
-        Ok(Err(err)) => return Err(err),
+        Ok(Err(err)) => return Err(describe_exchange_error(err)),
         Err(_) => {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -219,6 +223,33 @@ fn probe_message(round: u64, size: usize) -> Vec<u8> {
     );
     message.truncate(size);
     message
+}
+
+/// Rewords a failed send or receive so the log says what the proxy did.
+fn describe_exchange_error(err: io::Error) -> io::Error {
+    let has_tls_error = err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<mixer_tls::rustls::Error>());
+    if has_tls_error {
+        // With TLS 1.3 the proxy checks the client certificate after the
+        // client has finished its handshake, so a rejection arrives here.
+        let failure = mixer_tls::classify_handshake_error(&err);
+        return io::Error::new(
+            err.kind(),
+            format!("proxy ended the session: {}", failure.detail),
+        );
+    }
+    let detail = match err.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            "proxy closed the connection before the echo came back; \
+             the mixer may be down, or the proxy may be stopping"
+        }
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+            "proxy reset the connection; it may be stopping or have cut the connection"
+        }
+        _ => return err,
+    };
+    io::Error::new(err.kind(), format!("{detail} ({err})"))
 }
 
 fn describe_connect_error(err: io::Error) -> io::Error {

@@ -28,22 +28,20 @@ pub enum HealthcheckError {
     #[error(transparent)]
     Address(#[from] AddressError),
     /// Nothing accepted the TCP connection.
-    #[error("cannot connect to the admin endpoint at {addr}: {source}")]
+    #[error("cannot connect to the admin endpoint at {addr}: {cause}")]
     Connect {
         /// The address tried.
         addr: SocketAddr,
         /// The operating system's reason.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// The HTTP exchange failed.
-    #[error("HTTP request to http://{addr}/readyz failed: {source}")]
+    #[error("HTTP request to http://{addr}/readyz failed: {cause}")]
     Http {
         /// The address tried.
         addr: SocketAddr,
         /// The HTTP client's reason.
-        #[source]
-        source: hyper::Error,
+        cause: hyper::Error,
     },
     /// The endpoint answered with a status other than 200.
     #[error("http://{addr}/readyz returned {status}")]
@@ -95,8 +93,8 @@ async fn request_readyz(text: &str) -> Result<(), HealthcheckError> {
     let addr = loopback_if_unspecified(resolve_admin_addr(text).await?);
     let stream = TcpStream::connect(addr)
         .await
-        .map_err(|source| HealthcheckError::Connect { addr, source })?;
-    let http_error = |source| HealthcheckError::Http { addr, source };
+        .map_err(|cause| HealthcheckError::Connect { addr, cause })?;
+    let http_error = |cause| HealthcheckError::Http { addr, cause };
 
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
