@@ -1,6 +1,9 @@
 use std::io::IsTerminal;
 
+use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::EnvFilter;
+
+use crate::json_log::FlatJson;
 
 /// How log lines are written to standard error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -8,7 +11,9 @@ pub enum LogFormat {
     /// Human-readable lines with `key=value` fields.
     #[default]
     Text,
-    /// One JSON object per line, for log collectors.
+    /// One JSON object per line, for log collectors: `timestamp`, `level`,
+    /// `message`, then the fields of the connection's span and of the
+    /// event, all at the top level.
     Json,
 }
 
@@ -26,10 +31,8 @@ pub fn init_logging(format: LogFormat) {
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
             .try_init(),
     };
 }

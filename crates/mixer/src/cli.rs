@@ -18,6 +18,27 @@ pub struct Args {
     pub listen: Vec<SocketAddr>,
 
     /// Log line format.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, env = "MIXER_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Address for the admin endpoint (/healthz, /readyz, /metrics) as
+    /// HOST:PORT; a host name is resolved once at start [default: off].
+    #[arg(long, value_name = "HOST:PORT", env = "MIXER_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
+
+    /// Runs a subcommand instead of the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Asks a running mixer's admin endpoint for GET /readyz; exits 0 when
+    /// it answers 200 within 2 seconds, 1 otherwise.
+    Healthcheck {
+        /// Admin endpoint as HOST:PORT; 0.0.0.0 and [::] mean loopback.
+        #[arg(long, value_name = "HOST:PORT", env = "MIXER_ADMIN_LISTEN")]
+        admin: Option<String>,
+    },
 }

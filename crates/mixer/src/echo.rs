@@ -1,11 +1,14 @@
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+
+use crate::metrics::{ConnectionCounters, MixerMetrics};
 
 /// Read buffer per connection. Matches the largest TLS record payload, so one
 /// read takes whatever the proxy decrypted from one record.
@@ -16,29 +19,33 @@ pub(crate) async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shutdown: CancellationToken,
+    metrics: Arc<MixerMetrics>,
 ) {
     let local_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
     let span = tracing::info_span!("conn", client.addr = %peer, local.port = local_port);
+    let counters = metrics.connection_opened(local_port);
 
     async move {
         mixer_runtime::tune_stream(&stream);
-        tracing::info!("connection opened");
+        tracing::info!("connection accepted");
         let started = Instant::now();
         let mut counts = EchoCounts::default();
 
-        let outcome = tokio::select! {
-            result = echo(stream, &mut counts) => match result {
-                Ok(()) => "peer closed".to_string(),
-                Err(err) => format!("error: {err}"),
+        let (outcome, error) = tokio::select! {
+            result = echo(stream, &mut counts, &counters) => match result {
+                Ok(()) => ("peer_closed", None),
+                Err(err) => ("error", Some(err.to_string())),
             },
-            _ = shutdown.cancelled() => "mixer shutting down".to_string(),
+            _ = shutdown.cancelled() => ("shutdown", None),
         };
+        counters.closed();
 
         tracing::info!(
             bytes.received = counts.received,
             bytes.sent = counts.sent,
             duration_ms = started.elapsed().as_millis() as u64,
             outcome,
+            error,
             "connection closed"
         );
     }
@@ -53,8 +60,13 @@ struct EchoCounts {
 }
 
 /// Copies the stream onto itself until the peer's FIN, then closes the write
-/// side.
-async fn echo(mut stream: TcpStream, counts: &mut EchoCounts) -> io::Result<()> {
+/// side. Each chunk is also added to the shared byte counters, so a scrape
+/// during a long connection shows its progress.
+async fn echo(
+    mut stream: TcpStream,
+    counts: &mut EchoCounts,
+    counters: &ConnectionCounters,
+) -> io::Result<()> {
     let (mut reader, mut writer) = stream.split();
     let mut buffer = vec![0u8; BUFFER_SIZE];
     loop {
@@ -64,7 +76,9 @@ async fn echo(mut stream: TcpStream, counts: &mut EchoCounts) -> io::Result<()> 
             return Ok(());
         }
         counts.received += n as u64;
+        counters.received.inc_by(n as u64);
         writer.write_all(&buffer[..n]).await?;
         counts.sent += n as u64;
+        counters.sent.inc_by(n as u64);
     }
 }

@@ -5,34 +5,65 @@
 
 pub mod cli;
 mod echo;
+pub mod metrics;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mixer_runtime::admin::{start_admin, Readiness};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use cli::Args;
+use metrics::MixerMetrics;
 
 /// How long open connections may go on after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds every listen address from `args` and serves until SIGTERM or SIGINT.
+/// Starts the admin endpoint if one is configured, binds every listen
+/// address from `args` and serves until SIGTERM or SIGINT.
 pub async fn serve(args: Args) -> anyhow::Result<()> {
+    let metrics = Arc::new(MixerMetrics::new());
+    let readiness = Readiness::new();
+    start_admin(
+        args.admin_listen.as_deref(),
+        metrics.registry(),
+        readiness.clone(),
+    )
+    .await?;
+
     let mut listeners = Vec::with_capacity(args.listen.len());
     for addr in &args.listen {
         listeners.push(mixer_runtime::bind_listener(*addr)?);
     }
     let shutdown =
         mixer_runtime::cancel_on_shutdown_signal().context("cannot install signal handlers")?;
-    run(listeners, shutdown).await;
+    run_observed(listeners, shutdown, metrics, readiness).await;
     Ok(())
 }
 
 /// Serves connections on already bound listeners until `shutdown` is
 /// cancelled, then waits up to [`DRAIN_TIMEOUT`] for open connections.
 pub async fn run(listeners: Vec<TcpListener>, shutdown: CancellationToken) {
+    run_observed(
+        listeners,
+        shutdown,
+        Arc::new(MixerMetrics::new()),
+        Readiness::new(),
+    )
+    .await
+}
+
+/// Like [`run`], recording into `metrics`. `readiness` is set once every
+/// listener is accepting and cleared when the drain starts.
+pub async fn run_observed(
+    listeners: Vec<TcpListener>,
+    shutdown: CancellationToken,
+    metrics: Arc<MixerMetrics>,
+    readiness: Readiness,
+) {
     let connections = TaskTracker::new();
     let mut acceptors = Vec::with_capacity(listeners.len());
 
@@ -45,10 +76,13 @@ pub async fn run(listeners: Vec<TcpListener>, shutdown: CancellationToken) {
             listener,
             connections.clone(),
             shutdown.clone(),
+            metrics.clone(),
         )));
     }
+    readiness.set_ready();
 
     shutdown.cancelled().await;
+    readiness.set_not_ready();
     for acceptor in acceptors {
         acceptor.abort();
     }
@@ -67,9 +101,15 @@ pub async fn run(listeners: Vec<TcpListener>, shutdown: CancellationToken) {
     tracing::info!(drained_from = open, "mixer stopped");
 }
 
-async fn accept_loop(listener: TcpListener, connections: TaskTracker, shutdown: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    connections: TaskTracker,
+    shutdown: CancellationToken,
+    metrics: Arc<MixerMetrics>,
+) {
     loop {
         let (stream, peer) = mixer_runtime::accept_with_backoff(&listener).await;
-        connections.spawn(echo::serve_connection(stream, peer, shutdown.clone()));
+        let connection = echo::serve_connection(stream, peer, shutdown.clone(), metrics.clone());
+        connections.spawn(connection);
     }
 }

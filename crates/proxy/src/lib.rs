@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod copy;
+pub mod metrics;
+mod reject;
 pub mod route;
 mod tls;
 
@@ -15,6 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mixer_runtime::admin::{start_admin, Readiness};
+use mixer_runtime::WarnLimiter;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -22,11 +26,18 @@ use tokio_util::task::TaskTracker;
 use crate::cli::Args;
 use crate::config::ProxyConfig;
 use crate::connection::{serve_connection, ConnectionContext};
+use crate::metrics::ProxyMetrics;
 use crate::route::Route;
 use crate::tls::SharedServerConfig;
 
 /// Time cut connections get to notice the cut and log their end.
 const CUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Interval of the rate limit on warnings clients can trigger: the first
+/// of each kind is logged, then one summary per interval. A minute keeps a
+/// port scanner to two lines a minute while a new problem still shows at
+/// once.
+const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Builds the Tokio runtime with `worker_threads` workers, or one per core.
 pub fn build_runtime(worker_threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
@@ -38,10 +49,20 @@ pub fn build_runtime(worker_threads: Option<usize>) -> std::io::Result<tokio::ru
     builder.build()
 }
 
-/// Validates `args`, binds, and serves until SIGTERM or SIGINT.
+/// Validates `args`, starts the admin endpoint if one is configured, binds,
+/// and serves until SIGTERM or SIGINT.
 pub async fn serve(args: Args) -> anyhow::Result<()> {
     let config = ProxyConfig::from_args(&args)?;
-    let proxy = Proxy::bind(config)?;
+    let metrics = Arc::new(ProxyMetrics::new());
+    let readiness = Readiness::new();
+    start_admin(
+        args.admin_listen.as_deref(),
+        metrics.registry(),
+        readiness.clone(),
+    )
+    .await?;
+
+    let proxy = Proxy::bind_observed(config, metrics, readiness)?;
     let shutdown =
         mixer_runtime::cancel_on_shutdown_signal().context("cannot install signal handlers")?;
     proxy.run(shutdown).await;
@@ -54,6 +75,8 @@ pub struct Proxy {
     config: ProxyConfig,
     tls: SharedServerConfig,
     listeners: Vec<(Arc<Route>, TcpListener)>,
+    metrics: Arc<ProxyMetrics>,
+    readiness: Readiness,
 }
 
 /// How many connections a shutdown let finish and how many it cut.
@@ -69,7 +92,19 @@ impl Proxy {
     /// Loads the TLS files and binds one listener per route. Fails with the
     /// file or address at fault.
     pub fn bind(config: ProxyConfig) -> anyhow::Result<Self> {
-        let tls = tls::load_server_config(&config.tls_files)?;
+        Self::bind_observed(config, Arc::default(), Readiness::new())
+    }
+
+    /// Like [`Proxy::bind`], recording into `metrics`. [`Proxy::run`] sets
+    /// `readiness` once every listener is accepting, which is after the
+    /// certificates loaded, and clears it when the drain starts. A failed
+    /// bind leaves it unset.
+    pub fn bind_observed(
+        config: ProxyConfig,
+        metrics: Arc<ProxyMetrics>,
+        readiness: Readiness,
+    ) -> anyhow::Result<Self> {
+        let tls = tls::load_server_config(&config.tls_files, &metrics)?;
         let mut listeners = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let listener = mixer_runtime::bind_listener(route.listen)?;
@@ -79,6 +114,8 @@ impl Proxy {
             config,
             tls,
             listeners,
+            metrics,
+            readiness,
         })
     }
 
@@ -97,6 +134,8 @@ impl Proxy {
     pub async fn run(self, shutdown: CancellationToken) -> DrainReport {
         let connections = TaskTracker::new();
         let cut = CancellationToken::new();
+        let warnings = Arc::new(WarnLimiter::new(WARNING_INTERVAL));
+        let summaries = tokio::spawn(warnings.clone().run_summaries());
         let mut acceptors = Vec::with_capacity(self.listeners.len());
 
         for (route, listener) in self.listeners {
@@ -106,11 +145,13 @@ impl Proxy {
                 .unwrap_or_default();
             tracing::info!(listen.addr = %local, upstream = %route.upstream, "route listening");
             let ctx = ConnectionContext {
+                metrics: self.metrics.route(&route),
                 route,
                 tls: self.tls.clone(),
                 handshake_timeout: self.config.handshake_timeout,
                 connect_timeout: self.config.connect_timeout,
                 cut: cut.clone(),
+                warnings: warnings.clone(),
             };
             acceptors.push(tokio::spawn(accept_loop(
                 listener,
@@ -124,13 +165,18 @@ impl Proxy {
             drain_timeout = %humantime::format_duration(self.config.drain_timeout),
             "proxy ready"
         );
+        self.readiness.set_ready();
 
         shutdown.cancelled().await;
+        self.readiness.set_not_ready();
         for acceptor in &acceptors {
             acceptor.abort();
         }
         connections.close();
-        drain(&connections, &cut, self.config.drain_timeout).await
+        let report = drain(&connections, &cut, self.config.drain_timeout).await;
+        summaries.abort();
+        warnings.flush_all();
+        report
     }
 }
 

@@ -14,10 +14,17 @@ use mixer_tls::{
 /// that already finished their handshake untouched.
 pub type SharedServerConfig = Arc<ArcSwap<ServerConfig>>;
 
-/// Loads the TLS files, logs what was loaded, and builds a config.
-pub fn load_server_config(files: &ServerTlsFiles) -> Result<SharedServerConfig, ConfigError> {
+use crate::metrics::ProxyMetrics;
+
+/// Loads the TLS files, logs what was loaded, exports the certificates'
+/// expiry times, and builds a config.
+pub fn load_server_config(
+    files: &ServerTlsFiles,
+    metrics: &ProxyMetrics,
+) -> Result<SharedServerConfig, ConfigError> {
     let material = ServerMaterial::load(files)?;
     log_material(&material);
+    metrics.set_certificates(&material.chain, &material.client_cas);
     let config = material.server_config(&ServerTlsOptions::default())?;
     Ok(Arc::new(ArcSwap::new(config)))
 }

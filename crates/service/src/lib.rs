@@ -3,21 +3,37 @@
 
 pub mod cli;
 mod connect;
+pub mod metrics;
 mod probe;
 mod target;
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use mixer_runtime::admin::{start_admin, Readiness};
 
 pub use connect::connect_tls;
-pub use probe::{run_probe, ProbeReport, ProbeSettings};
+pub use probe::{run_probe, run_probe_observed, ProbeReport, ProbeSettings};
 pub use target::{Target, TargetParseError};
 
 use crate::cli::Args;
+use crate::metrics::ServiceMetrics;
 
 /// Runs the mode the arguments select and maps its result to an exit code.
+/// The admin endpoint, when configured, reports ready once the
+/// configuration is loaded and the probe is running.
 pub async fn serve(args: Args) -> anyhow::Result<ExitCode> {
+    let metrics = Arc::new(ServiceMetrics::new());
+    let readiness = Readiness::new();
+    start_admin(
+        args.admin_listen.as_deref(),
+        metrics.registry(),
+        readiness.clone(),
+    )
+    .await?;
+
     let targets = args
         .connect
         .iter()
@@ -38,7 +54,9 @@ pub async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         timeout: args.timeout,
         message_size: args.message_size as usize,
     };
-    let report = run_probe(&settings, tls, shutdown).await;
+    readiness.set_ready();
+    let report = run_probe_observed(&settings, tls, shutdown, metrics).await;
+    readiness.set_not_ready();
     Ok(if report.failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -4,6 +4,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mixer_runtime::WarnLimiter;
 use mixer_tls::rustls::ClientConfig;
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,7 +14,13 @@ use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::metrics::ServiceMetrics;
 use crate::{connect_tls, Target};
+
+/// Interval of the rate limit on round-trip failure warnings per target:
+/// a proxy that is down for an hour logs two warnings a minute per target,
+/// not one per round.
+const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How the probe runs.
 #[derive(Debug, Clone)]
@@ -46,14 +53,29 @@ pub async fn run_probe(
     tls: Arc<ClientConfig>,
     shutdown: CancellationToken,
 ) -> ProbeReport {
+    run_probe_observed(settings, tls, shutdown, Arc::new(ServiceMetrics::new())).await
+}
+
+/// Like [`run_probe`], recording every round trip in `metrics`.
+pub async fn run_probe_observed(
+    settings: &ProbeSettings,
+    tls: Arc<ClientConfig>,
+    shutdown: CancellationToken,
+    metrics: Arc<ServiceMetrics>,
+) -> ProbeReport {
+    let warnings = Arc::new(WarnLimiter::new(WARNING_INTERVAL));
+    let summaries = tokio::spawn(warnings.clone().run_summaries());
     let mut tasks = JoinSet::new();
     for target in &settings.targets {
+        metrics.add_target(&target.to_string());
         let span = tracing::info_span!("probe", target = %target);
         let task = probe_target(
             target.clone(),
             settings.clone(),
             tls.clone(),
             shutdown.clone(),
+            metrics.clone(),
+            warnings.clone(),
         );
         tasks.spawn(task.instrument(span));
     }
@@ -67,6 +89,8 @@ pub async fn run_probe(
         report.succeeded += part.succeeded;
         report.failed += part.failed;
     }
+    summaries.abort();
+    warnings.flush_all();
     tracing::info!(
         round_trips.ok = report.succeeded,
         round_trips.failed = report.failed,
@@ -80,7 +104,10 @@ async fn probe_target(
     settings: ProbeSettings,
     tls: Arc<ClientConfig>,
     shutdown: CancellationToken,
+    metrics: Arc<ServiceMetrics>,
+    warnings: Arc<WarnLimiter>,
 ) -> ProbeReport {
+    let label = target.to_string();
     let mut report = ProbeReport::default();
     let mut connection: Option<TlsStream<TcpStream>> = None;
     let mut round = 0u64;
@@ -94,12 +121,15 @@ async fn probe_target(
         match result {
             Ok(rtt) => {
                 report.succeeded += 1;
+                metrics.round_trip_ok(&label, rtt);
                 tracing::info!(round, rtt_us = rtt.as_micros() as u64, "round trip ok");
             }
             Err(err) => {
                 report.failed += 1;
+                metrics.round_trip_failed(&label);
                 connection = None;
-                tracing::warn!(round, error = %err, "round trip failed");
+                let warn = warnings.allow(&label);
+                mixer_runtime::warn_or_debug!(warn, round, error = %err, "round trip failed");
             }
         }
 
