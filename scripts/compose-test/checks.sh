@@ -16,6 +16,18 @@ probe_on() {
         "$@" "$PROBE_IMAGE" bash -euo pipefail -c "$script"
 }
 
+# Fails unless the host reaches address $1 on one of its own interfaces, so
+# a probe of that address cannot leave the machine through a gateway.
+require_local_route() {
+    local route
+    route=$(ip -o route get "$1")
+    if [[ $route == *" via "* ]]; then
+        echo "FAIL: the host routes $1 through a gateway ($route);" \
+            "not probing it" >&2
+        return 1
+    fi
+}
+
 # Prints the address of compose service $1's container on network $2.
 container_ip() {
     docker inspect -f \
@@ -134,6 +146,8 @@ check_from_outside() {
     local mixer_ip proxy_studio_ip
     mixer_ip=$(container_ip mixer studio)
     proxy_studio_ip=$(container_ip proxy studio)
+    require_local_route "$mixer_ip"
+    require_local_route "$proxy_studio_ip"
     probe_on outside "
         connect() { timeout 5 bash -c \"exec 3<>/dev/tcp/\$1/\$2\" 2>/dev/null; }
         getent hosts proxy >/dev/null || { echo 'FAIL: proxy does not resolve'; exit 1; }
@@ -198,6 +212,8 @@ check_from_studio() {
     proxy_outside_ip=$(container_ip proxy outside)
     gateway=$(docker network inspect -f \
         '{{ (index .IPAM.Config 0).Gateway }}' "${PROJECT}_outside")
+    require_local_route "$proxy_outside_ip"
+    require_local_route "$gateway"
 
     "$HOST_BIN/mixer" --listen "$gateway:0" >"$WORK/gateway-mixer.log" 2>&1 &
     GATEWAY_MIXER_PID=$!

