@@ -8,10 +8,13 @@
 
 # Runs bash -c "$2" in a throwaway container on compose network $1; further
 # arguments go to `docker run`. Every command inside is bounded by timeout.
+# Docker's embedded DNS answers the project's own names; --dns 127.0.0.1
+# keeps lookups of any other name on loopback instead of forwarding them to
+# the machine's resolver.
 probe_on() {
     local network=$1 script=$2
     shift 2
-    timeout 120 docker run --rm --network "${PROJECT}_$network" \
+    timeout 120 docker run --rm --network "${PROJECT}_$network" --dns 127.0.0.1 \
         --user "$CERT_UID:$CERT_GID" --label "$PROBE_LABEL" \
         "$@" "$PROBE_IMAGE" bash -euo pipefail -c "$script"
 }
