@@ -134,6 +134,9 @@ impl Report {
                 "{} of {} connections failed: {:?}",
                 stats.failed_connections, stats.connections, stats.first_error
             )),
+            ModeResult::Throughput(stats) if stats.bytes_moved == 0 => {
+                Some("no byte moved; does the upstream match --direction?".to_string())
+            }
             ModeResult::Latency(stats) if stats.messages == 0 => {
                 Some("no message came back".to_string())
             }

@@ -97,10 +97,12 @@ async fn transfer(
 
     match direction {
         Direction::Upload => {
-            let sent = send_until(&mut writer, chunk_size, deadline).await?;
-            let mut reply = [0u8; SINK_REPLY_LEN];
-            reader.read_exact(&mut reply).await?;
-            SinkReply::decode(&reply).expect_verified(sent)?;
+            // The reply is read while sending, so that a server that sends
+            // anything else fails the transfer at once.
+            let sending = send_until(&mut writer, chunk_size, deadline);
+            let replying = read_sink_reply(&mut reader);
+            let (sent, reply) = tokio::try_join!(sending, replying)?;
+            reply.expect_verified(sent)?;
             Ok(Moved { sent, received: 0 })
         }
         Direction::Download => {
@@ -136,6 +138,23 @@ where
     }
     writer.shutdown().await?;
     Ok(offset)
+}
+
+/// Reads the sink's reply and then expects end of stream.
+async fn read_sink_reply<R>(reader: &mut R) -> io::Result<SinkReply>
+where
+    R: AsyncRead + Unpin,
+{
+    let mut reply = [0u8; SINK_REPLY_LEN];
+    reader.read_exact(&mut reply).await?;
+    let mut extra = [0u8; 1];
+    if end_of_stream_as_zero(reader.read(&mut extra).await)? != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the server sent more than the sink's reply; is the upstream a mixer-bench sink?",
+        ));
+    }
+    Ok(SinkReply::decode(&reply))
 }
 
 /// Reads and verifies the pattern until end of stream or `deadline`.

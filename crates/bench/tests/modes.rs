@@ -260,6 +260,8 @@ fn upload_to_echo_server_fails_verification() {
         panic!("expected throughput figures, got {report:?}");
     };
     assert_eq!(stats.failed_connections, 1, "{stats:?}");
+    let error = stats.first_error.as_deref().unwrap_or_default();
+    assert!(error.contains("more than the sink's reply"), "{error}");
     assert!(report.check().is_err());
 }
 
@@ -372,4 +374,22 @@ fn client_negotiates_fixed_suite_without_resumption() {
             "attempt {attempt}"
         );
     }
+}
+
+#[test]
+fn download_from_echo_server_moves_nothing() {
+    let stack = Stack::start();
+    let args = stack.args(
+        "throughput",
+        stack.echo,
+        &["--duration", "200ms", "--direction", "download"],
+    );
+    let report = measure(&args);
+
+    let ModeResult::Throughput(stats) = &report.result else {
+        panic!("expected throughput figures, got {report:?}");
+    };
+    assert_eq!(stats.bytes_moved, 0, "{stats:?}");
+    let error = report.check().unwrap_err().to_string();
+    assert!(error.contains("no byte moved"), "{error}");
 }
