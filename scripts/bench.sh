@@ -280,6 +280,7 @@ write_nginx_config "$WORK"
 ulimit -n 65536 2>/dev/null || true
 
 {
+    echo "date=$(date -u +"%Y-%m-%d %H:%M UTC")"
     echo "nproc=$(nproc)"
     echo "cpu=$(lscpu | awk -F': +' '/^Model name/ {print $2; exit}')"
     echo "kernel=$(uname -r)"
