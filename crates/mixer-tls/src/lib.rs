@@ -16,7 +16,7 @@ mod server;
 mod verifier;
 
 pub use classify::{classify_handshake_error, HandshakeFailure};
-pub use client::{client_config, ClientTlsFiles};
+pub use client::{client_config, client_config_with_options, ClientTlsFiles, ClientTlsOptions};
 pub use crl::CrlSummary;
 pub use error::{ConfigError, LoadError};
 pub use identity::PeerIdentity;
