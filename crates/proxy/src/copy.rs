@@ -6,9 +6,14 @@ use std::io;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Bytes read per call. One full TLS record carries at most 16 KiB of data,
+/// First size of each direction's read buffer. Mixer control links carry
+/// small messages and may sit idle for hours, so a connection starts small:
+/// two 16 KiB buffers would be most of an idle connection's memory.
+const INITIAL_BUFFER_SIZE: usize = 2 * 1024;
+
+/// Largest read buffer. One full TLS record carries at most 16 KiB of data,
 /// so a read of this size takes a whole record at a time.
-const BUFFER_SIZE: usize = 16 * 1024;
+const MAX_BUFFER_SIZE: usize = 16 * 1024;
 
 /// One end of a proxied connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +144,7 @@ where
         error,
     };
 
-    let mut buffer = vec![0u8; BUFFER_SIZE];
+    let mut buffer = vec![0u8; INITIAL_BUFFER_SIZE];
     loop {
         let n = match reader.read(&mut buffer).await {
             Ok(n) => n,
@@ -154,5 +159,10 @@ where
         writer.write_all(&buffer[..n]).await.map_err(write_failed)?;
         writer.flush().await.map_err(write_failed)?;
         *count += n as u64;
+
+        // A read that filled the buffer means bulk data is flowing.
+        if n == buffer.len() && buffer.len() < MAX_BUFFER_SIZE {
+            buffer.resize(MAX_BUFFER_SIZE, 0);
+        }
     }
 }
