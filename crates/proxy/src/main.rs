@@ -7,6 +7,7 @@ use proxy::cli::Args;
 fn main() -> ExitCode {
     let args = Args::parse();
     mixer_runtime::init_logging(args.log_format);
+    mixer_runtime::raise_fd_limit();
 
     let runtime = match proxy::build_runtime(args.worker_threads) {
         Ok(runtime) => runtime,
