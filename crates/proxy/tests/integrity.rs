@@ -21,8 +21,8 @@ async fn parallel_echo(streams: u64, bytes_each: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_streams_of_16_mib_intact() {
-    parallel_echo(4, 16 << 20).await;
+async fn four_streams_of_64_mib_intact() {
+    parallel_echo(4, 64 << 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,9 @@
 //! Helpers for the fault tests: certificates from certgen, an in-process
-//! proxy and mixer on 127.0.0.1:0, TLS clients, and echo transfers checked
-//! by SHA-256.
+//! proxy and mixer on 127.0.0.1:0, and TLS clients. Echo transfers checked
+//! by SHA-256 come from the soak crate, which runs the same ones for hours.
 
-#![allow(dead_code)]
+// Each test binary uses a different part of this module.
+#![allow(dead_code, unused_imports)]
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,21 +18,14 @@ use mixer_tls::ClientTlsFiles;
 use proxy::cli::Args;
 use proxy::config::ProxyConfig;
 use proxy::{DrainReport, Proxy};
-use rand::rngs::StdRng;
-use rand::{Rng, RngCore, SeedableRng};
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
-/// Largest write of an echo transfer; sizes are drawn from 1 to this.
-pub const MAX_CHUNK: usize = 64 * 1024;
-
-/// Random bytes that echo transfers cut their chunks from.
-const SOURCE_BLOCK: usize = 1 << 20;
+pub use soak::echo::{echo_round_trip, read_to_end_hashed, MAX_CHUNK};
 
 /// Upper bound for anything the tests wait on that should happen at once.
 pub const PROMPT: Duration = Duration::from_secs(5);
@@ -213,69 +207,6 @@ pub async fn connect_tls(addr: SocketAddr, pki: &Pki) -> io::Result<TlsStream<Tc
     TlsConnector::from(pki.client.clone())
         .connect(name, tcp)
         .await
-}
-
-/// Sends `total` bytes in random chunk sizes drawn from `seed`, reads the
-/// echo at the same time, closes the write side, and checks that exactly
-/// the bytes sent came back before a clean end of stream.
-pub async fn echo_round_trip<S>(stream: S, total: u64, seed: u64) -> Result<(), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut reader, mut writer) = tokio::io::split(stream);
-
-    let send = async move {
-        // Chunks are random slices of one random block: generating fresh
-        // random bytes for every chunk is too slow in a debug build.
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut block = vec![0u8; SOURCE_BLOCK];
-        rng.fill_bytes(&mut block);
-        let mut hasher = Sha256::new();
-        let mut left = total;
-        while left > 0 {
-            let size = rng.random_range(1..=MAX_CHUNK as u64).min(left) as usize;
-            let offset = rng.random_range(0..=SOURCE_BLOCK - size);
-            let chunk = &block[offset..offset + size];
-            hasher.update(chunk);
-            writer.write_all(chunk).await?;
-            left -= size as u64;
-        }
-        writer.shutdown().await?;
-        let digest: [u8; 32] = hasher.finalize().into();
-        Ok::<_, io::Error>(digest)
-    };
-    let receive = async move {
-        let (count, digest) = read_to_end_hashed(&mut reader).await?;
-        Ok::<_, io::Error>((count, digest))
-    };
-
-    let (sent, (count, received)) =
-        tokio::try_join!(send, receive).map_err(|err| format!("echo transfer failed: {err}"))?;
-    if count != total {
-        return Err(format!("sent {total} bytes, {count} came back"));
-    }
-    if sent != received {
-        return Err(format!("{total} bytes came back with a different SHA-256"));
-    }
-    Ok(())
-}
-
-/// Reads to a clean end of stream; returns the byte count and SHA-256.
-pub async fn read_to_end_hashed<R>(reader: &mut R) -> io::Result<(u64, [u8; 32])>
-where
-    R: AsyncRead + Unpin,
-{
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; MAX_CHUNK];
-    let mut count = 0u64;
-    loop {
-        let n = reader.read(&mut buffer).await?;
-        if n == 0 {
-            return Ok((count, hasher.finalize().into()));
-        }
-        hasher.update(&buffer[..n]);
-        count += n as u64;
-    }
 }
 
 /// How a connection ended, seen from one of its ends.
