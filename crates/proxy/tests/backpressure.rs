@@ -11,7 +11,9 @@ use fault_kit::{bind_upstream, connect_tls, make_pki, read_to_end_hashed, rss_by
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-/// What the upstream tries to push, and for how long at most.
+/// What the upstream tries to push, and for how long at most. The volume is
+/// well above what the kernel buffers of both loopback hops can take
+/// (about 72 MiB with tcp_wmem[2] at 4 MiB and tcp_rmem[2] at 32 MiB).
 const PUSH_BYTES: u64 = 200 << 20;
 const PUSH_TIME: Duration = Duration::from_secs(4);
 

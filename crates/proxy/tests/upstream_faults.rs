@@ -14,10 +14,19 @@ use fault_kit::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Upper bound on bytes a client can push into a connection whose upstream
-/// never reads: loopback socket buffers on both hops plus the proxy's own
-/// buffers. Linux caps each autotuned TCP buffer at tcp_wmem[2] (4 MiB) and
-/// tcp_rmem[2] (6 MiB) by default, so four buffers stay well below this.
-const STALLED_MAX_BYTES: u64 = 64 << 20;
+/// never reads: the largest autotuned send and receive buffers of both
+/// loopback hops (tcp_wmem[2] and tcp_rmem[2]), plus 8 MiB for the proxy's
+/// and rustls's own buffers. Linux defaults are 4 MiB and 6 MiB, but hosts
+/// raise them, so the values are read from /proc.
+fn stalled_max_bytes() -> u64 {
+    let max_of = |name: &str| -> u64 {
+        let path = format!("/proc/sys/net/ipv4/{name}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last = text.split_whitespace().last().unwrap();
+        last.parse().unwrap()
+    };
+    2 * (max_of("tcp_wmem") + max_of("tcp_rmem")) + (8 << 20)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_reset_mid_stream_ends_client_stream() {
@@ -89,8 +98,9 @@ async fn upstream_never_reading_stalls_only_its_connection() {
     let stalled_client = connect_tls(proxy.addr, &pki).await.unwrap();
     let (mut stalled_reader, mut stalled_writer) = tokio::io::split(stalled_client);
     let chunk = vec![0x77u8; 64 * 1024];
+    let stalled_max = stalled_max_bytes();
     let mut pushed = 0u64;
-    while pushed < 2 * STALLED_MAX_BYTES {
+    while pushed < 2 * stalled_max {
         let write = stalled_writer.write_all(&chunk);
         match tokio::time::timeout(Duration::from_millis(500), write).await {
             Ok(result) => result.unwrap(),
@@ -99,7 +109,7 @@ async fn upstream_never_reading_stalls_only_its_connection() {
         pushed += chunk.len() as u64;
     }
     assert!(
-        pushed < STALLED_MAX_BYTES,
+        pushed < stalled_max,
         "{pushed} bytes accepted towards an upstream that never reads"
     );
 
@@ -176,7 +186,7 @@ async fn client_gone_while_upstream_stalled_is_closed() {
     let mut client = connect_tls(proxy.addr, &pki).await.unwrap();
     let (_stalled_upstream, _) = upstream.accept().await.unwrap();
     let chunk = vec![0x11u8; 64 * 1024];
-    for _ in 0..(STALLED_MAX_BYTES / chunk.len() as u64) {
+    for _ in 0..(stalled_max_bytes() / chunk.len() as u64) {
         let write = client.write_all(&chunk);
         if tokio::time::timeout(Duration::from_millis(500), write)
             .await
