@@ -6,8 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mixer_proxy_fuzz::origin;
-use mixer_tls::rustls::RootCertStore;
 use mixer_tls::rustls::pki_types::CertificateDer;
+use mixer_tls::rustls::RootCertStore;
 use mixer_tls::{parse_cert_chain, summarize_certificate, PeerIdentity};
 
 fuzz_target!(|data: &[u8]| {

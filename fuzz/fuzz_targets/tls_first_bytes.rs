@@ -31,10 +31,8 @@ fuzz_target!(|data: &[u8]| {
                 Err(_) => return,
             }
             if let Err(err) = conn.process_new_packets() {
-                let failure = classify_handshake_error(&io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    err,
-                ));
+                let failure =
+                    classify_handshake_error(&io::Error::new(io::ErrorKind::InvalidData, err));
                 assert!(!failure.reason.is_empty());
                 let _ = conn.write_tls(&mut io::sink());
                 return;

@@ -53,3 +53,21 @@ pub fn raise_fd_limit() -> Option<u64> {
     }
     Some(soft)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raise_reaches_hard_limit() {
+        let before = getrlimit(Resource::Nofile);
+        let soft = raise_fd_limit();
+        let after = getrlimit(Resource::Nofile);
+
+        assert_eq!(soft, after.current, "returned value is the soft limit");
+        assert_eq!(after.maximum, before.maximum, "hard limit unchanged");
+        if before.maximum.is_some() {
+            assert_eq!(after.current, after.maximum, "soft limit raised to hard");
+        }
+    }
+}
