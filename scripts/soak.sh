@@ -6,9 +6,9 @@
 # descriptors and threads into a CSV file.
 #
 # Fails on any byte that differs, any failed connection, a proxy that
-# died, or a resource whose last quarter exceeds its first quarter by more
-# than the tolerance in crates/soak/src/main.rs. Stops everything it
-# started, by PID.
+# died or logged an error, or a resource whose last quarter exceeds its
+# first quarter by more than the tolerance in crates/soak/src/main.rs.
+# Stops everything it started, by PID.
 #
 # Usage: scripts/soak.sh DURATION        (such as 90s or 10m)
 # Environment: SOAK_INTEGRITY=0 skips the 1 GiB test; SOAK_PORT (19100)
@@ -86,6 +86,14 @@ status=0
 
 if ! kill -0 "$proxy_pid" 2>/dev/null; then
     echo "FAILED: the proxy exited during the soak; see $OUT/proxy.log" >&2
+    status=1
+fi
+# ERROR is for the proxy's own faults; peers cause WARN at most.
+errors=$(grep -c " ERROR " "$OUT/proxy.log" || true)
+warnings=$(grep -c " WARN " "$OUT/proxy.log" || true)
+echo "proxy log: $errors errors, $warnings warnings" | tee -a "$OUT/summary.txt"
+if [[ $errors -ne 0 ]]; then
+    echo "FAILED: the proxy logged errors; see $OUT/proxy.log" >&2
     status=1
 fi
 echo "==> load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"

@@ -60,6 +60,10 @@ struct Args {
     /// CSV file for the samples.
     #[arg(long, value_name = "FILE")]
     samples: PathBuf,
+    /// Time at the start while idle links connect and buffers grow; samples
+    /// taken then are written to the CSV file but not judged.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    warm_up: Duration,
     /// Time between two samples.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     sample_every: Duration,
@@ -132,7 +136,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     stop.cancel();
     load.await.context("load workers panicked")?;
 
-    Ok(report(&samples, &counters, started.elapsed()))
+    let judged: Vec<Sample> = samples
+        .into_iter()
+        .filter(|sample| sample.elapsed >= args.warm_up)
+        .collect();
+    Ok(report(&judged, &counters, started.elapsed()))
 }
 
 /// Samples the proxy every `sample_every` until the duration is over,
@@ -195,7 +203,8 @@ fn report(samples: &[Sample], counters: &Counters, elapsed: Duration) -> bool {
     let tolerances = [RSS_TOLERANCE, FD_TOLERANCE, THREAD_TOLERANCE];
     let Some(growths) = growth(samples, tolerances) else {
         println!(
-            "resources: only {} samples, too few to judge growth; run longer",
+            "resources: only {} samples after the warm-up, too few to judge growth; \
+             run longer",
             samples.len()
         );
         return false;
