@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mixer_tls::rustls::ClientConfig;
-use rand::Rng;
+use mixer_tls::rustls::ClientConnection;
+use rand::{Rng, RngCore};
 use service::{connect_tls, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::echo::{echo_round_trip, read_to_end_hashed};
@@ -37,6 +39,9 @@ pub struct LoadSettings {
     pub bulk_streams: usize,
     /// Bytes each bulk transfer sends (and expects back).
     pub bulk_bytes: u64,
+    /// Workers that misbehave in a loop: junk bytes, a truncated
+    /// ClientHello, a reset during the handshake, a reset mid-stream.
+    pub hostile_workers: usize,
     /// Connections kept open for the whole run, pinged now and then.
     pub idle_links: usize,
     /// Pause between two pings on an idle link.
@@ -56,6 +61,8 @@ pub struct Counters {
     pub bulk_ok: AtomicU64,
     /// Idle-link pings whose echo matched.
     pub idle_pings: AtomicU64,
+    /// Hostile connections that the proxy closed, as it should.
+    pub hostile_closed: AtomicU64,
     /// Anything that failed: connect, handshake, timeout, or a byte that
     /// differed.
     pub failures: AtomicU64,
@@ -95,6 +102,10 @@ pub async fn run_load(settings: &LoadSettings, counters: &Arc<Counters>, stop: &
     for worker in 0..settings.bulk_streams {
         let (settings, counters, stop) = (settings.clone(), counters.clone(), stop.clone());
         workers.spawn(async move { bulk(&settings, &counters, &stop, worker as u64).await });
+    }
+    for worker in 0..settings.hostile_workers {
+        let (settings, counters, stop) = (settings.clone(), counters.clone(), stop.clone());
+        workers.spawn(async move { hostile(&settings, &counters, &stop, worker as u64).await });
     }
     for _ in 0..settings.idle_links {
         let (settings, counters, stop) = (settings.clone(), counters.clone(), stop.clone());
@@ -208,4 +219,90 @@ async fn idle(settings: &LoadSettings, counters: &Counters, stop: &CancellationT
         Ok(Err(err)) => counters.fail("idle", format!("close: {err}")),
         Err(_) => counters.fail("idle", "close timed out".to_string()),
     }
+}
+
+/// The ways a hostile worker misbehaves, taken in turn.
+const HOSTILE_KINDS: u64 = 4;
+
+async fn hostile(settings: &LoadSettings, counters: &Counters, stop: &CancellationToken, id: u64) {
+    let hello = client_hello(settings);
+    for iteration in 0..MAX_ITERATIONS {
+        if stop.is_cancelled() {
+            return;
+        }
+        let kind = (id + iteration) % HOSTILE_KINDS;
+        let attempt = async {
+            match kind {
+                // Junk bytes, then wait for the proxy to close.
+                0 => {
+                    let mut junk = vec![0u8; rand::rng().random_range(1..=2048)];
+                    rand::rng().fill_bytes(&mut junk);
+                    expect_close(settings, &junk).await
+                }
+                // Half a ClientHello, then FIN: the proxy sees the end.
+                1 => expect_close(settings, &hello[..hello.len() / 2]).await,
+                // A reset right after connecting.
+                2 => {
+                    let tcp =
+                        TcpStream::connect((settings.target.host.as_str(), settings.target.port))
+                            .await;
+                    let tcp = tcp.map_err(|err| format!("connect: {err}"))?;
+                    tcp.set_zero_linger().map_err(|err| err.to_string())?;
+                    Ok(())
+                }
+                // A reset in the middle of a stream, without close_notify.
+                _ => {
+                    let tls = settings.tls.clone();
+                    let stream = connect_tls(&settings.target, tls, settings.timeout).await;
+                    let mut stream = stream.map_err(|err| format!("connect: {err}"))?;
+                    let chunk = vec![0x5au8; 64 * 1024];
+                    stream.write_all(&chunk).await.map_err(|e| e.to_string())?;
+                    stream
+                        .get_ref()
+                        .0
+                        .set_zero_linger()
+                        .map_err(|e| e.to_string())?;
+                    Ok(())
+                }
+            }
+        };
+        match tokio::time::timeout(settings.timeout, attempt).await {
+            Ok(Ok(())) => {
+                counters.hostile_closed.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(Err(err)) => counters.fail("hostile", err),
+            Err(_) => counters.fail("hostile", format!("kind {kind} not closed in time")),
+        }
+    }
+}
+
+/// Sends `bytes` and closes the write side, then reads until the proxy
+/// closes the connection.
+async fn expect_close(settings: &LoadSettings, bytes: &[u8]) -> Result<(), String> {
+    let mut tcp = TcpStream::connect((settings.target.host.as_str(), settings.target.port))
+        .await
+        .map_err(|err| format!("connect: {err}"))?;
+    // The proxy may close before every byte is written.
+    let _ = tcp.write_all(bytes).await;
+    let _ = tcp.shutdown().await;
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tcp.read(&mut buffer).await {
+            Ok(0) | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Returns the first flight of a real rustls client: its ClientHello.
+fn client_hello(settings: &LoadSettings) -> Vec<u8> {
+    let name = settings.target.server_name.clone();
+    let mut hello = Vec::new();
+    match ClientConnection::new(settings.tls.clone(), name) {
+        Ok(mut conn) => {
+            let _ = conn.write_tls(&mut hello);
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot build a ClientHello"),
+    }
+    hello
 }

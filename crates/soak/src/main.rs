@@ -30,9 +30,10 @@ const THREAD_TOLERANCE: Tolerance = Tolerance {
     absolute: 4.0,
 };
 
-/// Keeps churn, bulk echo streams and idle links running through the proxy
-/// for a fixed time, samples the proxy's memory, descriptors and threads,
-/// and fails on any byte that differs or any resource that keeps growing.
+/// Keeps churn, bulk echo streams, hostile peers and idle links running
+/// through the proxy for a fixed time. Samples the proxy's memory,
+/// descriptors and threads, and fails on any byte that differs or any
+/// resource that keeps growing.
 #[derive(Debug, clap::Parser)]
 #[command(version)]
 struct Args {
@@ -76,6 +77,9 @@ struct Args {
     /// Bytes per bulk transfer.
     #[arg(long, default_value_t = 32 << 20)]
     bulk_bytes: u64,
+    /// Workers sending junk, truncated handshakes and resets in a loop.
+    #[arg(long, default_value_t = 2)]
+    hostile_workers: usize,
     /// Connections held open for the whole run.
     #[arg(long, default_value_t = 100)]
     idle_links: usize,
@@ -118,6 +122,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         churn_workers: args.churn_workers,
         bulk_streams: args.bulk_streams,
         bulk_bytes: args.bulk_bytes,
+        hostile_workers: args.hostile_workers,
         idle_links: args.idle_links,
         idle_ping_every: args.idle_ping_every,
         timeout: Duration::from_secs(10),
@@ -155,7 +160,7 @@ async fn sample_until(
     let mut csv = BufWriter::new(file);
     writeln!(
         csv,
-        "{},churn_ok,bulk_ok,idle_pings,failures",
+        "{},churn_ok,bulk_ok,idle_pings,hostile_closed,failures",
         Sample::CSV_HEADER
     )?;
 
@@ -167,10 +172,11 @@ async fn sample_until(
             .with_context(|| format!("cannot sample process {}", args.proxy_pid))?;
         writeln!(
             csv,
-            "{sample},{},{},{},{}",
+            "{sample},{},{},{},{},{}",
             counters.churn_ok.load(Ordering::Relaxed),
             counters.bulk_ok.load(Ordering::Relaxed),
             counters.idle_pings.load(Ordering::Relaxed),
+            counters.hostile_closed.load(Ordering::Relaxed),
             counters.failures.load(Ordering::Relaxed),
         )?;
         csv.flush()?;
@@ -194,6 +200,10 @@ fn report(samples: &[Sample], counters: &Counters, elapsed: Duration) -> bool {
     println!(
         "idle-link pings: {}",
         counters.idle_pings.load(Ordering::Relaxed)
+    );
+    println!(
+        "hostile connections closed by the proxy: {}",
+        counters.hostile_closed.load(Ordering::Relaxed)
     );
     println!("failures: {failures}");
     for message in counters.first_failures() {
