@@ -239,7 +239,7 @@ async fn hostile(settings: &LoadSettings, counters: &Counters, stop: &Cancellati
                     rand::rng().fill_bytes(&mut junk);
                     expect_close(settings, &junk).await
                 }
-                // Half a ClientHello, then FIN: the proxy sees the end.
+                // Half a ClientHello, then FIN, so the proxy reads end of stream.
                 1 => expect_close(settings, &hello[..hello.len() / 2]).await,
                 // A reset right after connecting.
                 2 => {
