@@ -216,3 +216,35 @@ async fn close_notify_without_fin_still_gets_echo_tail() {
     assert_eq!(count, payload.len() as u64, "echo tail length");
     assert_eq!(digest, expected, "echo tail SHA-256");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_record_mid_stream_closes_both_sides() {
+    let pki = make_pki();
+    let upstream = bind_upstream().await;
+    let proxy = start_proxy(&pki, upstream.local_addr().unwrap(), "2s", &[]).await;
+
+    let mut client = connect_tls(proxy.addr, &pki).await.unwrap();
+    client
+        .write_all(b"before the corrupt record")
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    let (mut upstream_conn, _) = upstream.accept().await.unwrap();
+    let mut first = [0u8; 25];
+    upstream_conn.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"before the corrupt record");
+
+    // An application-data record header and bytes that do not decrypt,
+    // written under the TLS layer.
+    let mut record = vec![0x17, 0x03, 0x03, 0x00, 0x40];
+    record.extend_from_slice(&[0xa5; 0x40]);
+    client.get_mut().0.write_all(&record).await.unwrap();
+
+    let upstream_end = wait_for_end(&mut upstream_conn, PROMPT).await;
+    assert!(
+        upstream_end.is_some(),
+        "upstream still open after bad record"
+    );
+    let client_end = wait_for_end(&mut client.get_mut().0, PROMPT).await;
+    assert!(client_end.is_some(), "client still open after bad record");
+}
