@@ -21,7 +21,10 @@ pub use crl::CrlSummary;
 pub use error::{ConfigError, LoadError};
 pub use identity::PeerIdentity;
 pub use inspect::{summarize_certificate, CertificateSummary};
-pub use pem::{load_cert_chain, load_crls, load_private_key, load_trust_anchors, TrustAnchors};
+pub use pem::{
+    load_cert_chain, load_crls, load_private_key, load_trust_anchors, parse_cert_chain, parse_crls,
+    parse_private_key, TrustAnchors,
+};
 pub use server::{server_config, ServerMaterial, ServerTlsFiles, ServerTlsOptions, TlsVersion};
 pub use verifier::{capture_presented_identity, ClientPolicy, PolicyDenial, PresentedClient};
 

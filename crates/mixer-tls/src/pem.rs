@@ -4,6 +4,10 @@
 //! ignored, CRLF line endings and a UTF-8 byte-order mark are accepted, and a
 //! file without any PEM block is taken as DER. A file that yields nothing of
 //! the expected kind is always an error.
+//!
+//! Each `load_*` function reads a file and hands its bytes to the matching
+//! `parse_*` function, which takes bytes that came from anywhere and names
+//! them in errors by the `origin` path it is given.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -38,7 +42,16 @@ pub struct TrustAnchors {
 /// Loads a certificate chain, leaf first, from a PEM file (one or more
 /// `CERTIFICATE` blocks) or a DER file (one certificate).
 pub fn load_cert_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, LoadError> {
-    let file = SourceFile::read(path, CERTIFICATE)?;
+    parse_cert_chain(&read_file(path)?, path)
+}
+
+/// Parses a certificate chain from the bytes of a PEM or DER file, as
+/// [`load_cert_chain`] does. Errors name `origin`.
+pub fn parse_cert_chain(
+    bytes: &[u8],
+    origin: &Path,
+) -> Result<Vec<CertificateDer<'static>>, LoadError> {
+    let file = SourceFile::new(origin, bytes, CERTIFICATE)?;
     let certs: Vec<CertificateDer<'static>> = match file.pem_sections()? {
         Some(sections) => sections
             .into_iter()
@@ -71,7 +84,13 @@ pub fn load_trust_anchors(path: &Path) -> Result<TrustAnchors, LoadError> {
 /// (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`, also after an `EC PARAMETERS`
 /// block), in PEM or DER.
 pub fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, LoadError> {
-    let file = SourceFile::read(path, PRIVATE_KEY)?;
+    parse_private_key(&read_file(path)?, path)
+}
+
+/// Parses the first private key from the bytes of a PEM or DER file, as
+/// [`load_private_key`] does. Errors name `origin`.
+pub fn parse_private_key(bytes: &[u8], origin: &Path) -> Result<PrivateKeyDer<'static>, LoadError> {
+    let file = SourceFile::new(origin, bytes, PRIVATE_KEY)?;
     if file.has_encrypted_key() {
         return Err(LoadError::EncryptedKey {
             path: file.path.to_path_buf(),
@@ -92,7 +111,16 @@ pub fn load_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, LoadError
 
 /// Loads every CRL of a PEM file (`X509 CRL` blocks) or a DER file (one CRL).
 pub fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, LoadError> {
-    let file = SourceFile::read(path, CRL)?;
+    parse_crls(&read_file(path)?, path)
+}
+
+/// Parses every CRL from the bytes of a PEM or DER file, as [`load_crls`]
+/// does. Errors name `origin`.
+pub fn parse_crls(
+    bytes: &[u8],
+    origin: &Path,
+) -> Result<Vec<CertificateRevocationListDer<'static>>, LoadError> {
+    let file = SourceFile::new(origin, bytes, CRL)?;
     let crls: Vec<CertificateRevocationListDer<'static>> = match file.pem_sections()? {
         Some(sections) => sections
             .into_iter()
@@ -113,6 +141,13 @@ pub fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static
     Ok(crls)
 }
 
+fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    fs::read(path).map_err(|cause| LoadError::Read {
+        path: path.to_path_buf(),
+        cause,
+    })
+}
+
 /// The bytes of one input file, with what the caller expects to find in it.
 struct SourceFile<'a> {
     path: &'a Path,
@@ -121,14 +156,8 @@ struct SourceFile<'a> {
 }
 
 impl<'a> SourceFile<'a> {
-    fn read(path: &'a Path, expected: &'static str) -> Result<Self, LoadError> {
-        let mut bytes = fs::read(path).map_err(|cause| LoadError::Read {
-            path: path.to_path_buf(),
-            cause,
-        })?;
-        if bytes.starts_with(UTF8_BOM) {
-            bytes.drain(..UTF8_BOM.len());
-        }
+    fn new(path: &'a Path, bytes: &[u8], expected: &'static str) -> Result<Self, LoadError> {
+        let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes).to_vec();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(LoadError::Empty {
                 path: path.to_path_buf(),

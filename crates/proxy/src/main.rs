@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         return healthcheck(admin.as_deref());
     }
     mixer_runtime::init_logging(args.log_format);
+    mixer_runtime::raise_fd_limit();
 
     let runtime = match proxy::build_runtime(args.worker_threads) {
         Ok(runtime) => runtime,
