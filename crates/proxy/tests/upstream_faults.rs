@@ -173,15 +173,20 @@ async fn mixer_restart_on_same_port_is_served() {
     assert_eq!(report.cut, 0, "no connection left to cut at shutdown");
 }
 
-// NOTE: the proxy has no idle or write timeout. A connection whose client
-// left while a write to a non-reading upstream was blocked stays open until
-// the upstream reads or closes, so this test fails today.
+// A connection whose client left while a write to a non-reading upstream
+// was blocked has no traffic left, so the idle timeout is what ends it.
+// Without `--idle-timeout` it stays open until the upstream reads or closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: no idle timeout, the connection outlives its client"]
 async fn client_gone_while_upstream_stalled_is_closed() {
     let pki = make_pki();
     let upstream = bind_upstream().await;
-    let proxy = start_proxy(&pki, upstream.local_addr().unwrap(), "2s", &[]).await;
+    let proxy = start_proxy(
+        &pki,
+        upstream.local_addr().unwrap(),
+        "2s",
+        &["--idle-timeout", "1s"],
+    )
+    .await;
 
     let mut client = connect_tls(proxy.addr, &pki).await.unwrap();
     let (_stalled_upstream, _) = upstream.accept().await.unwrap();
@@ -199,7 +204,7 @@ async fn client_gone_while_upstream_stalled_is_closed() {
     // The client resets and is gone; the upstream stays silent.
     client.get_ref().0.set_zero_linger().unwrap();
     drop(client);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let report = proxy.stop().await;
     assert_eq!(report.cut, 0, "connection still open after its client left");
