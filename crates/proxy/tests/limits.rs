@@ -227,3 +227,98 @@ fn unreachable_upstream_closes_clients_and_leaks_nothing() {
     assert!(draining.contains("\"open\":0"), "{draining}");
     assert_eq!(proxy.wait(STEP).code(), Some(0));
 }
+
+/// Returns the resident memory in KiB and the open descriptors of `pid`.
+fn usage(pid: u32) -> (u64, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let rss_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS line");
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .count();
+    (rss_kib, fds)
+}
+
+#[test]
+fn flood_beyond_limit_is_refused_with_bounded_resources() {
+    const LIMIT: usize = 20;
+    const FLOOD: usize = 500;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = Pki::new();
+    let (upstream, _echo) = runtime.block_on(echo_upstream());
+    let limit = LIMIT.to_string();
+    let mut proxy = ProxyProcess::spawn(&args(
+        &pki,
+        &[format!("127.0.0.1:0={upstream}")],
+        &["--max-connections", &limit],
+    ));
+    let addr = proxy.listen_addr();
+    let pid = proxy.child.id();
+    let config = pki.client_config(&pki.client("desk-1"));
+
+    runtime.block_on(async {
+        // One full connection first, so lazily created state exists before
+        // the baseline is taken.
+        assert_echo_works(addr, config.clone()).await;
+        let before = usage(pid);
+
+        let mut held = Vec::with_capacity(LIMIT);
+        for _ in 0..LIMIT {
+            held.push(
+                connect(addr, config.clone())
+                    .await
+                    .expect("within the limit"),
+            );
+        }
+
+        // Every connection beyond the limit is closed at once, before any
+        // TLS byte, and never queued.
+        for attempt in 0..FLOOD {
+            let mut tcp = TcpStream::connect(addr).await.expect("TCP connect");
+            let mut byte = [0u8; 1];
+            let read = tokio::time::timeout(STEP, tcp.read(&mut byte)).await;
+            assert!(
+                matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+                "attempt {attempt} was not closed at once: {read:?}"
+            );
+        }
+        let during = usage(pid);
+
+        // The established connections keep working.
+        for stream in &mut held {
+            stream.write_all(b"still here").await.expect("write");
+            let mut back = [0u8; 10];
+            stream.read_exact(&mut back).await.expect("echo");
+            assert_eq!(&back, b"still here");
+        }
+
+        drop(held);
+        eventually_echoes(addr, &pki).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let after = usage(pid);
+
+        // Each held connection has two descriptors (client and upstream);
+        // the flood must add none that stay.
+        assert!(
+            during.1 <= before.1 + 2 * LIMIT + 8,
+            "descriptors grew from {} to {} during the flood",
+            before.1,
+            during.1
+        );
+        assert!(
+            after.1 <= before.1 + 4,
+            "descriptors did not return: {} before, {} after",
+            before.1,
+            after.1
+        );
+        assert!(
+            during.0 <= before.0 + 8 * 1024,
+            "memory grew from {} KiB to {} KiB during the flood",
+            before.0,
+            during.0
+        );
+    });
+}
