@@ -3,8 +3,8 @@ use std::path::PathBuf;
 
 /// A key, certificate or CRL file that could not be used.
 ///
-/// Every variant names the file, so the message alone tells the operator
-/// which file to fix.
+/// Every variant names the file, so the message alone shows the operator which
+/// file to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read at all.

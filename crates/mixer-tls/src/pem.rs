@@ -186,7 +186,8 @@ impl<'a> SourceFile<'a> {
             .any(|window| window == BEGIN_MARKER.as_bytes())
     }
 
-    /// Decodes every PEM block rustls knows, or returns `None` for a file with
+    /// Decodes every PEM block of a kind rustls supports, or returns `None` for
+    /// a file with
     /// no PEM block at all, which the caller then reads as DER.
     fn pem_sections(&self) -> Result<Option<Vec<Section>>, LoadError> {
         if !self.is_pem() {

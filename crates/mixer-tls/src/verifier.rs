@@ -60,7 +60,7 @@ pub async fn capture_presented_identity<F: Future>(handshake: F) -> (F::Output, 
 }
 
 fn record(update: impl FnOnce(&mut PresentedClient)) {
-    // Outside a capture scope there is nobody to tell, which is fine.
+    // Outside a capture scope no caller reads the record, so it is dropped.
     let _ = PRESENTED.try_with(|cell| update(&mut cell.borrow_mut()));
 }
 

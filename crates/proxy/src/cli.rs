@@ -170,8 +170,8 @@ pub struct Args {
 /// What the binary does instead of proxying.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
-    /// Asks a running proxy's admin endpoint for GET /readyz; exits 0 when
-    /// it answers 200 within 2 seconds, 1 otherwise.
+    /// Sends GET /readyz to a running proxy's admin endpoint. Exits 0 when it
+    /// returns 200 within 2 seconds, 1 otherwise.
     Healthcheck {
         /// Admin endpoint as HOST:PORT; 0.0.0.0 and [::] mean loopback.
         #[arg(long, value_name = "HOST:PORT", env = "PROXY_ADMIN_LISTEN")]

@@ -17,8 +17,8 @@ use tokio::io::AsyncWriteExt;
 const PUSH_BYTES: u64 = 200 << 20;
 const PUSH_TIME: Duration = Duration::from_secs(4);
 
-/// Allowed growth of resident memory while the upstream pushes. The proxy
-/// holds one 16 KiB copy buffer and rustls's bounded send buffer per
+/// Allowed growth of resident memory while the upstream pushes. The proxy keeps
+/// at most one 16 KiB copy buffer and rustls's bounded send buffer per
 /// connection, so growth near the pushed volume means it buffers.
 const RSS_GROWTH_MAX: u64 = 8 << 20;
 

@@ -105,7 +105,7 @@ async fn missing_address_names_the_variable() {
 
 #[tokio::test]
 async fn silent_endpoint_times_out() {
-    // The kernel completes the TCP handshake, but nothing ever answers.
+    // The kernel completes the TCP handshake, but nothing ever responds.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = silent.local_addr().unwrap();
 

@@ -225,7 +225,7 @@ fn probe_message(round: u64, size: usize) -> Vec<u8> {
     message
 }
 
-/// Rewords a failed send or receive so the log says what the proxy did.
+/// Rewords a failed send or receive so the log shows what the proxy did.
 fn describe_exchange_error(err: io::Error) -> io::Error {
     let has_tls_error = err
         .get_ref()

@@ -43,7 +43,7 @@ pub enum HealthcheckError {
         /// The HTTP client's reason.
         cause: hyper::Error,
     },
-    /// The endpoint answered with a status other than 200.
+    /// The endpoint returned a status other than 200.
     #[error("http://{addr}/readyz returned {status}")]
     NotReady {
         /// The address tried.
@@ -59,9 +59,10 @@ pub enum HealthcheckError {
     },
 }
 
-/// Runs the `healthcheck` subcommand: asks `GET /readyz` at `admin` and
-/// returns exit status 0 on 200. Any other result prints one line saying why
-/// to standard error and returns 1. `env` names the variable `admin` came
+/// Runs the `healthcheck` subcommand: sends `GET /readyz` at `admin` and
+/// returns exit status 0 on 200. Any other result prints one line with the
+/// reason to standard error and returns 1. `env` names the variable `admin`
+/// came
 /// from, for the message when it is unset.
 pub async fn healthcheck(admin: Option<&str>, env: &'static str) -> ExitCode {
     let result = match admin {
@@ -77,7 +78,7 @@ pub async fn healthcheck(admin: Option<&str>, env: &'static str) -> ExitCode {
     }
 }
 
-/// Returns `Ok` when `GET /readyz` at `addr` answers 200 within
+/// Returns `Ok` when `GET /readyz` at `addr` returns 200 within
 /// [`HEALTHCHECK_TIMEOUT`]. An unspecified IP (`0.0.0.0`, `::`), as a
 /// listen address often is, is replaced by the loopback address.
 pub async fn check_ready(addr: &str) -> Result<(), HealthcheckError> {

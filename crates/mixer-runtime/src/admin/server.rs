@@ -109,7 +109,7 @@ async fn metrics(State(state): State<AdminState>) -> Response {
 }
 
 /// Starts the admin endpoint on `addr` when one is configured, as a task
-/// that lives as long as the process, so `/healthz` keeps answering while
+/// that lives as long as the process, so `/healthz` keeps responding while
 /// connections drain. Returns the bound address, or `None` when `addr` is
 /// `None`.
 pub async fn start_admin(
